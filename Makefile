@@ -1,0 +1,44 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo    create the environment, init the bundled workspace, validate and list it
+#   make check   install what the tests need, then ruff + mypy --strict + the full test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo check lint typecheck test system-deps env bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+env: $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+demo: env
+	$(BIN)/sopbench init
+	$(BIN)/sopbench validate
+	$(BIN)/sopbench list
+
+lint: env
+	$(BIN)/ruff check sopbench tests benchmarks
+	$(BIN)/ruff format --check sopbench tests benchmarks
+
+typecheck: env
+	$(BIN)/mypy sopbench
+
+test: env system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: lint typecheck test
+
+bench: env system-deps
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

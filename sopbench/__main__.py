@@ -1,0 +1,7 @@
+"""``python -m sopbench``."""
+
+import sys
+
+from sopbench.cli import main
+
+sys.exit(main())

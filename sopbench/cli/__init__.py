@@ -1,0 +1,50 @@
+"""The ``sopbench`` command line: a thin face over :mod:`sopbench.services`.
+
+Exit codes: 0 ok, 1 the thing asked failed, 2 usage error. Any
+:class:`~sopbench.errors.SopbenchError` becomes one line on stderr, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from sopbench.cli._common import cli
+from sopbench.errors import SopbenchError
+
+__all__ = ["cli", "main"]
+
+
+def _register_commands() -> None:
+    # Command modules attach themselves to `cli` when imported; importing them
+    # here (not at package import) keeps `import sopbench.cli` side-effect free.
+    from sopbench.cli import workspace  # noqa: F401
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sopbench`` console script."""
+    _register_commands()
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except SopbenchError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Loading a workspace's ``sops/`` folder: every file, every problem, one pass.
+
+A workspace is ``sops/entities.yaml`` (required), ``sops/people.yaml`` and
+``sops/connections.yaml`` (optional), and one SOP per ``*.yaml`` file in the
+entity folders. Folders named ``prompts``, ``templates`` and ``media`` hold
+content data, not SOPs. :func:`load_workspace` never raises for bad files:
+it returns a :class:`Workspace` whose ``problems`` list every defect found,
+each as ``path:line:col: message``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from sopbench.errors import NotFound, Problem, WorkspaceInvalid
+from sopbench.model.sop import SopFile
+from sopbench.model.workspace import ConnectionsFile, EntitiesFile, PeopleFile
+from sopbench.sopcheck import check_sop
+from sopbench.suggest import did_you_mean
+from sopbench.validation import validate_model
+from sopbench.workspace_checks import cross_check
+from sopbench.yamlsource import YamlDocument, parse_yaml
+
+__all__ = ["Workspace", "load_workspace"]
+
+ENTITIES_FILE = "entities.yaml"
+PEOPLE_FILE = "people.yaml"
+CONNECTIONS_FILE = "connections.yaml"
+DATA_FOLDERS = frozenset({"prompts", "templates", "media"})
+_WORKSPACE_FILES = frozenset({ENTITIES_FILE, PEOPLE_FILE, CONNECTIONS_FILE})
+
+
+@dataclass
+class Workspace:
+    """Everything read from ``sops/``: valid parts as models, plus all problems."""
+
+    home: Path
+    entities: EntitiesFile | None = None
+    people: PeopleFile | None = None
+    connections: ConnectionsFile | None = None
+    sops: dict[str, SopFile] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    documents: dict[str, YamlDocument] = field(default_factory=dict)
+
+    @property
+    def sops_dir(self) -> Path:
+        return self.home / "sops"
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def raise_if_invalid(self) -> None:
+        if self.problems:
+            raise WorkspaceInvalid(self.problems)
+
+    def sop(self, sop_id: str) -> SopFile:
+        """The SOP with this id, or :class:`NotFound` with a suggestion."""
+        try:
+            return self.sops[sop_id]
+        except KeyError:
+            hint = did_you_mean(sop_id, self.sops).strip(" ()") or "`sopbench list` shows them"
+            raise NotFound(f"no SOP with id '{sop_id}'", hint=hint) from None
+
+
+def _relative(path: Path, home: Path) -> str:
+    try:
+        return path.relative_to(home).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _read(path: Path, home: Path) -> YamlDocument:
+    shown = _relative(path, home)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return YamlDocument(
+            shown,
+            None,
+            parse_yaml("", shown).source,
+            [Problem(shown, 1, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")],
+        )
+    except OSError as exc:
+        return YamlDocument(
+            shown,
+            None,
+            parse_yaml("", shown).source,
+            [Problem(shown, 1, 1, f"cannot read the file: {exc.strerror}")],
+        )
+    return parse_yaml(text, shown)
+
+
+def sop_files(sops_dir: Path) -> list[Path]:
+    """SOP files under ``sops_dir``, sorted; hidden and data folders left out."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(sops_dir):
+        top = Path(root) == sops_dir
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith((".", "_")) and not (top and d in DATA_FOLDERS)
+        )
+        for name in files:
+            if not name.endswith((".yaml", ".yml")) or name.startswith("."):
+                continue
+            if top and name in _WORKSPACE_FILES:
+                continue
+            found.append(Path(root) / name)
+    return sorted(found)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _load_optional(workspace: Workspace, name: str, model: type[M], *, required: bool) -> M | None:
+    path = workspace.sops_dir / name
+    shown = _relative(path, workspace.home)
+    if not path.exists():
+        if required:
+            workspace.problems.append(
+                Problem(shown, 1, 1, f"{name} is missing; create it to declare the entities")
+            )
+        return None
+    doc = _read(path, workspace.home)
+    workspace.documents[shown] = doc
+    if doc.data is None and not doc.problems:
+        doc.problems.append(Problem(shown, 1, 1, f"{name} is empty"))
+    result = None
+    if doc.data is not None:
+        result = validate_model(doc, model, doc.data, problems=doc.problems)
+    workspace.problems.extend(doc.problems)
+    return result if not doc.problems else None
+
+
+def load_workspace(home: str | Path) -> Workspace:
+    """Read and check ``<home>/sops``; problems are collected, never raised."""
+    home_path = Path(home)
+    workspace = Workspace(home=home_path)
+    if not workspace.sops_dir.is_dir():
+        workspace.problems.append(
+            Problem(
+                _relative(workspace.sops_dir, home_path),
+                1,
+                1,
+                "no sops/ folder here; run `sopbench init` or pass --home",
+            )
+        )
+        return workspace
+    workspace.entities = _load_optional(workspace, ENTITIES_FILE, EntitiesFile, required=True)
+    workspace.people = _load_optional(workspace, PEOPLE_FILE, PeopleFile, required=False)
+    workspace.connections = _load_optional(
+        workspace, CONNECTIONS_FILE, ConnectionsFile, required=False
+    )
+    for path in sop_files(workspace.sops_dir):
+        doc = _read(path, home_path)
+        workspace.documents[doc.path] = doc
+        sop = None
+        if doc.data is not None:
+            sop = check_sop(doc)
+        elif not doc.problems:
+            doc.problems.append(
+                Problem(
+                    doc.path, 1, 1, "the file is empty; a SOP needs sop_id, entity, name and steps"
+                )
+            )
+        workspace.problems.extend(doc.problems)
+        if sop is not None:
+            workspace.sops.setdefault(sop.sop_id, sop)
+    bad_paths = cross_check(workspace)
+    workspace.sops = {k: v for k, v in workspace.sops.items() if v.path not in bad_paths}
+    workspace.problems.sort()
+    return workspace

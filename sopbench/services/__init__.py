@@ -1,0 +1,1 @@
+"""The application service layer: what the CLI and the dashboard both call."""
