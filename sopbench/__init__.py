@@ -1,7 +1,16 @@
-"""sopbench: durable YAML workflows for the Standard Operating Procedures of small businesses."""
+"""sopbench: durable YAML workflows for the Standard Operating Procedures of small businesses.
 
-from sopbench.errors import Problem, SopbenchError, WorkspaceInvalid
-from sopbench.library import Workspace, load_workspace
+The top-level names are loaded on first use, so importing a submodule (the
+store, the CLI) does not pay for the rest of the package.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sopbench.errors import Problem, SopbenchError, WorkspaceInvalid
+    from sopbench.library import Workspace, load_workspace
 
 __all__ = [
     "Problem",
@@ -13,3 +22,19 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "Problem": "sopbench.errors",
+    "SopbenchError": "sopbench.errors",
+    "WorkspaceInvalid": "sopbench.errors",
+    "Workspace": "sopbench.library",
+    "load_workspace": "sopbench.library",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sopbench' has no attribute {name!r}")

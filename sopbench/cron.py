@@ -58,7 +58,8 @@ def _number(text: str, low: int, high: int, names: list[str] | None, field: str)
     if names and upper in names:
         return names.index(upper) + (1 if names is _MONTHS else 0)
     if not text.isdigit():
-        raise ValueError(f"cron {field}: {text!r} is not a number")
+        named = f" or a name {names[0]}-{names[-1]}" if names else ""
+        raise ValueError(f"cron {field}: {text!r} is not a number{named}")
     value = int(text)
     if not low <= value <= high:
         raise ValueError(f"cron {field}: {value} is outside {low}-{high}")
@@ -82,6 +83,8 @@ def _parse_field(
             start, end = low, high
         elif "-" in body:
             first, _, last = body.partition("-")
+            if not first or not last:
+                raise ValueError(f"cron {field}: {body!r} is not a range like 1-5")
             start = _number(first, low, high, names, field)
             end = _number(last, low, high, names, field)
             if start > end:

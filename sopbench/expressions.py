@@ -16,13 +16,13 @@ exhaust memory or the CPU.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -53,6 +53,12 @@ class _SopSandbox(ImmutableSandboxedEnvironment):
     """The sandbox plus limits on operators that can blow up sizes."""
 
     intercepted_binops = frozenset({"*", "**", "+"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Data first: `inputs.items` is the input named items, not dict.items.
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
@@ -91,26 +97,70 @@ class TemplateInfo:
     inputs: list[tuple[str, int]] = field(default_factory=list)
 
 
-def _attribute_refs(tree: nodes.Template, root: str) -> Iterator[tuple[str, int]]:
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+_KEYWORDS = frozenset(
+    "and or not in is if else true false none True False None loop super self".split()
+)
+_SIMPLE_PART = re.compile(r"\{\{\s*([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)*)\s*\}\}")
+
+
+def _analyse_simple(source: str) -> TemplateInfo | None:
+    """Fast path for text with only ``{{ a.b.c }}`` interpolations (most templates).
+
+    Such a template is always valid Jinja2, so its references can be read with
+    a regular expression instead of a full parse. None when the fast path does
+    not apply.
+    """
+    info = TemplateInfo()
+    rest = []
+    last = 0
+    for match in _SIMPLE_PART.finditer(source):
+        root, attrs = match.group(1), match.group(2)
+        if root in _KEYWORDS:
+            return None
+        rest.append(source[last : match.start()])
+        last = match.end()
+        line = source.count("\n", 0, match.start()) + 1
+        info.names.add(root)
+        if attrs and root in ("steps", "inputs"):
+            getattr(info, root).append((attrs.split(".")[1], line))
+    rest.append(source[last:])
+    remainder = "".join(rest)
+    if "{{" in remainder or "{%" in remainder or "{#" in remainder:
+        return None
+    return info
+
+
+def _analyse_tree(tree: nodes.Template) -> TemplateInfo:
+    """Names read, and ``steps.x`` / ``inputs.x`` references, in one walk."""
+    info = TemplateInfo()
+    assigned: set[str] = set()
+    for node in tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Name):
+            (info.names if node.ctx == "load" else assigned).add(node.name)
+            continue
+        if not isinstance(node, nodes.Getattr | nodes.Getitem):
+            continue
+        target = node.node
+        if not (isinstance(target, nodes.Name) and target.name in ("steps", "inputs")):
+            continue
         if isinstance(node, nodes.Getattr):
-            if isinstance(node.node, nodes.Name) and node.node.name == root:
-                yield node.attr, node.lineno
-        elif isinstance(node, nodes.Getitem):
-            target, arg = node.node, node.arg
-            is_root = isinstance(target, nodes.Name) and target.name == root
-            if is_root and isinstance(arg, nodes.Const) and isinstance(arg.value, str):
-                yield arg.value, node.lineno
+            key: object = node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            key = node.arg.value
+        else:
+            continue
+        if isinstance(key, str):
+            getattr(info, target.name).append((key, node.lineno))
+    info.names -= assigned
+    return info
 
 
 def analyse(source: str) -> TemplateInfo:
     """Parse ``source``; :class:`jinja2.TemplateSyntaxError` when it is not valid."""
-    tree = environment().parse(source)
-    return TemplateInfo(
-        names=set(meta.find_undeclared_variables(tree)),
-        steps=list(_attribute_refs(tree, "steps")),
-        inputs=list(_attribute_refs(tree, "inputs")),
-    )
+    simple = _analyse_simple(source)
+    if simple is not None:
+        return simple
+    return _analyse_tree(environment().parse(source))
 
 
 @lru_cache(maxsize=4096)

@@ -24,7 +24,7 @@ from sopbench.sopcheck import check_sop
 from sopbench.suggest import did_you_mean
 from sopbench.validation import validate_model
 from sopbench.workspace_checks import cross_check
-from sopbench.yamlsource import YamlDocument, parse_yaml
+from sopbench.yamlsource import SourceMap, YamlDocument, parse_yaml
 
 __all__ = ["Workspace", "load_workspace"]
 
@@ -33,6 +33,11 @@ PEOPLE_FILE = "people.yaml"
 CONNECTIONS_FILE = "connections.yaml"
 DATA_FOLDERS = frozenset({"prompts", "templates", "media"})
 _WORKSPACE_FILES = frozenset({ENTITIES_FILE, PEOPLE_FILE, CONNECTIONS_FILE})
+_EMPTY_HINTS = {
+    ENTITIES_FILE: "declare the entities under `entities:`",
+    PEOPLE_FILE: "declare `roles:` and `people:`, or delete the file",
+    CONNECTIONS_FILE: "declare `connections:`, or delete the file",
+}
 
 
 @dataclass
@@ -78,21 +83,21 @@ def _relative(path: Path, home: Path) -> str:
 def _read(path: Path, home: Path) -> YamlDocument:
     shown = _relative(path, home)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return YamlDocument(
-            shown,
-            None,
-            parse_yaml("", shown).source,
-            [Problem(shown, 1, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")],
-        )
+        raw = path.read_bytes()
     except OSError as exc:
-        return YamlDocument(
-            shown,
-            None,
-            parse_yaml("", shown).source,
-            [Problem(shown, 1, 1, f"cannot read the file: {exc.strerror}")],
+        problem = Problem(shown, 1, 1, f"cannot read the file: {exc.strerror}")
+        return YamlDocument(shown, None, SourceMap(), [problem])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        message = (
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} here: {exc.reason}); "
+            "save the file as UTF-8"
         )
+        return YamlDocument(shown, None, SourceMap(), [Problem(shown, line, column, message)])
     return parse_yaml(text, shown)
 
 
@@ -128,7 +133,7 @@ def _load_optional(workspace: Workspace, name: str, model: type[M], *, required:
     doc = _read(path, workspace.home)
     workspace.documents[shown] = doc
     if doc.data is None and not doc.problems:
-        doc.problems.append(Problem(shown, 1, 1, f"{name} is empty"))
+        doc.problems.append(Problem(shown, 1, 1, f"{name} is empty; {_EMPTY_HINTS[name]}"))
     result = None
     if doc.data is not None:
         result = validate_model(doc, model, doc.data, problems=doc.problems)

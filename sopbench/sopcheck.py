@@ -10,6 +10,7 @@ step that has finished before the template is rendered.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ from sopbench.model.sop import SopFile, StepSpec
 from sopbench.model.steps import StepParams, nested_step_fields
 from sopbench.suggest import did_you_mean
 from sopbench.validation import not_a_template, validate_model
-from sopbench.yamlsource import DataPath, YamlDocument
+from sopbench.yamlsource import DataPath, Pos, YamlDocument
 
 __all__ = ["check_sop"]
 
@@ -85,14 +86,30 @@ class _SopChecker:
         if params_model is None or not isinstance(raw_with, dict):
             return step, ids
         nested = nested_step_fields(params_model)
-        params = validate_model(
-            self.doc,
-            params_model,
-            raw_with,
-            base=(*at, "with"),
-            problems=self.problems,
-            keep=not_a_template,
-        )
+        needed = [
+            info.alias or name
+            for name, info in params_model.model_fields.items()
+            if info.is_required()
+        ]
+        params = None
+        if "with" not in raw and needed:
+            kind = str(raw["type"])
+            article = "an" if kind[:1] in "aeiou" else "a"
+            fields = ", ".join(f"`{name}`" for name in needed)
+            self.problems.append(
+                self.doc.problem_at_value(
+                    at, f"missing `with:`; {article} {kind} step needs {fields} under it"
+                )
+            )
+        else:
+            params = validate_model(
+                self.doc,
+                params_model,
+                raw_with,
+                base=(*at, "with"),
+                problems=self.problems,
+                keep=not_a_template,
+            )
         for key, value in raw_with.items():
             if key not in nested:
                 self._templates(value, (*at, "with", key), own_scope)
@@ -164,10 +181,27 @@ class _SopChecker:
 
     def _template(self, source: str, at: DataPath, scope: _Scope) -> None:
         pos = self.doc.source.value(at)
+        lines = self.doc.lines
+        literal = 0 < pos.line <= len(lines) and lines[pos.line - 1][pos.column - 1 :][:1] == "|"
 
-        def report(message: str, template_line: int = 1) -> None:
-            line = pos.line + template_line if pos.block else pos.line
-            self.problems.append(Problem(self.doc.path, line, pos.column, message))
+        def report(message: str, template_line: int = 1, needle: str | None = None) -> None:
+            line = pos.line + template_line if literal else 0
+            found = None
+            if needle is not None:
+                for pattern in (rf"(?:\{{\{{|\{{%)[^}}]*?(?P<at>{needle})", needle):
+                    compiled = re.compile(pattern)
+                    found = self.doc.search(at, compiled, line=line) or self.doc.search(
+                        at, compiled
+                    )
+                    if found:
+                        break
+            if found is None and line and line <= len(lines):
+                text = lines[line - 1]
+                found = Pos(line, len(text) - len(text.lstrip()) + 1)
+            where = found or pos
+            problem = Problem(self.doc.path, where.line, where.column, message)
+            if problem not in self.problems:
+                self.problems.append(problem)
 
         try:
             info = analyse(source)
@@ -176,15 +210,23 @@ class _SopChecker:
             return
         known = (CONTEXT_NAMES - {"item"}) | scope.local_names | set(environment().globals)
         for name in sorted(info.names - known):
-            hint = " (`item` exists only inside a loop's steps)" if name == "item" else ""
-            report(f"unknown name '{name}' in template{did_you_mean(name, known) or hint}")
+            hint = did_you_mean(name, known)
+            if not hint and name == "item":
+                loop_names = ", ".join(sorted(scope.local_names))
+                hint = (
+                    f" (this loop names its items {loop_names!r} with `as`)"
+                    if loop_names
+                    else " (`item` exists only inside a loop's steps)"
+                )
+            report(f"unknown name '{name}' in template{hint}", needle=_name_pattern(name))
         for step_id, line in info.steps:
             message = self._step_reference(step_id, scope)
             if message:
-                report(message, line)
+                report(message, line, _reference_pattern("steps", step_id))
         for name, line in info.inputs:
             if name not in self.inputs:
-                report(f"unknown input '{name}'{did_you_mean(name, self.inputs)}", line)
+                hint = did_you_mean(name, self.inputs) or " (declare it under `inputs:`)"
+                report(f"unknown input '{name}'{hint}", line, _reference_pattern("inputs", name))
 
     def _step_reference(self, step_id: str, scope: _Scope) -> str | None:
         if step_id in scope.visible:
@@ -192,7 +234,10 @@ class _SopChecker:
         if step_id == scope.own:
             return f"step '{step_id}' cannot read its own result"
         if step_id in scope.later:
-            return f"step '{step_id}' has not run yet here: it comes later or encloses this step"
+            return (
+                f"step '{step_id}' has not run yet here: it comes later, encloses this step "
+                "or is in another branch"
+            )
         return f"unknown step '{step_id}'{did_you_mean(step_id, scope.later | scope.visible)}"
 
     # -- inputs ------------------------------------------------------------
@@ -217,6 +262,31 @@ class _SopChecker:
                         ("inputs", name, "default"), f"default of {exc.message}"
                     )
                 )
+                # reported once here, not again for every example and schedule
+                self.inputs[name] = spec.model_copy(update={"default": None})
+
+    def schedule_inputs(self, raw: Any) -> None:
+        """A schedule's ``inputs`` must start a run: known names, right types, required given."""
+        if not isinstance(raw, list):
+            return
+        for index, trigger in enumerate(raw):
+            schedule = trigger.get("schedule") if isinstance(trigger, dict) else None
+            if not isinstance(schedule, dict) or not isinstance(schedule.get("inputs", {}), dict):
+                continue
+            given = _given(schedule.get("inputs"))
+            # Templates are rendered when the schedule fires: check their names only.
+            rendered_later = {name for name, value in given.items() if is_template(value)}
+            specs = {n: s for n, s in self.inputs.items() if n not in rendered_later}
+            values = {
+                n: v for n, v in given.items() if n not in rendered_later or n not in self.inputs
+            }
+            at = ("triggers", index, "schedule", *(("inputs",) if "inputs" in schedule else ()))
+            try:
+                coerce_inputs(specs, values)
+            except InputError as exc:
+                self.problems.append(
+                    self.doc.problem_at_value(at, f"schedule inputs: {exc.message}")
+                )
 
     def examples(self, raw: Any) -> None:
         if not isinstance(raw, list):
@@ -232,6 +302,20 @@ class _SopChecker:
                         ("examples", index), f"example {index + 1}: {exc.message}"
                     )
                 )
+
+
+def _name_pattern(name: str) -> str:
+    return rf"(?<![\w.]){re.escape(name)}\b"
+
+
+def _reference_pattern(root: str, key: str) -> str:
+    """``steps.x`` or ``steps['x']`` in template source."""
+    key = re.escape(key)
+    return rf"\b{root}\s*(?:\.\s*{key}\b|\[\s*['\"]{key}['\"])"
+
+
+def _given(raw: Any) -> dict[str, Any]:
+    return {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
 def _declared_inputs(raw: Any) -> dict[str, InputSpec]:
@@ -263,6 +347,7 @@ def check_sop(doc: YamlDocument) -> SopFile | None:
     checker._templates(data.get("outputs"), ("outputs",), end_scope)
     checker.input_defaults()
     checker.examples(data.get("examples"))
+    checker.schedule_inputs(data.get("triggers"))
     merged = dict(data)
     if isinstance(raw_steps, list) and all(s is not None for s in steps) and steps:
         merged["steps"] = steps

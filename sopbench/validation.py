@@ -17,6 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from sopbench.errors import Problem
 from sopbench.expressions import is_template
+from sopbench.model.common import IDENTIFIER
+from sopbench.model.workspace import SECRET_NAME
 from sopbench.suggest import did_you_mean
 from sopbench.yamlsource import DataPath, YamlDocument
 
@@ -48,7 +50,21 @@ _EXPECTED = {
 }
 
 
+EVENT_NAME = r"^[a-z][a-z0-9_.]*$"
+CLOCK_TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 _BOUNDS = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
+
+_PATTERNS = {
+    IDENTIFIER: "is not a valid id (lowercase letters, digits and _, starting with a letter)",
+    SECRET_NAME: (
+        "is not a secret name (capital letters, digits and _, starting with a letter, "
+        "like DISCORD_WEBHOOK_SHOP); the value itself goes in the environment or .env"
+    ),
+    EVENT_NAME: (
+        "is not a valid event name (lowercase letters, digits, _ and ., like repair.completed)"
+    ),
+    CLOCK_TIME: "is not a time like 09:30 (24-hour HH:MM)",
+}
 
 
 def describe_value(value: Any) -> str:
@@ -119,6 +135,13 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
+def _prefixed(field: str, text: str) -> str:
+    """``field: text``, without stutter when ``text`` already starts with the field."""
+    if not field or text.startswith((f"{field} ", f"{field}:")):
+        return text
+    return f"{field}: {text}"
+
+
 def _message(error: dict[str, Any], field: str, model: type[BaseModel]) -> str:
     kind = error["type"]
     value = error.get("input")
@@ -129,28 +152,52 @@ def _message(error: dict[str, Any], field: str, model: type[BaseModel]) -> str:
     if kind == "missing":
         return f"missing required field '{error['loc'][-1]}'"
     if kind == "literal_error":
-        expected = ctx.get("expected", "")
+        expected = str(ctx.get("expected", "")).replace("True", "true").replace("False", "false")
         choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
         hint = did_you_mean(str(value), choices) if isinstance(value, str) else ""
-        return f"{field}: expected {expected}, got {describe_value(value)}{hint}"
+        return _prefixed(field, f"expected {expected}, got {describe_value(value)}{hint}")
     if kind == "string_pattern_mismatch":
-        if ctx.get("pattern") == "^[a-z][a-z0-9_]*$":
-            return (
-                f"{field}: {describe_value(value)} is not a valid id "
-                "(lowercase letters, digits and _, starting with a letter)"
-            )
-        return f"{field}: {describe_value(value)} does not match {ctx.get('pattern')}"
+        pattern = str(ctx.get("pattern"))
+        what = _PATTERNS.get(pattern, f"does not match the pattern {pattern}")
+        if field.startswith("key "):
+            return f"{field} {what}"
+        return _prefixed(field, f"{describe_value(value)} {what}")
     if kind in ("value_error", "assertion_error"):
-        text = str(ctx.get("error", error["msg"]))
-        return f"{field}: {text}" if field else text
+        return _prefixed(field, str(ctx.get("error", error["msg"])))
     if kind in _EXPECTED:
-        return f"{field}: {_EXPECTED[kind]}, got {describe_value(value)}"
-    if kind in ("too_short", "too_long"):
-        return f"{field}: {error['msg'].lower()}"
+        return _prefixed(field, f"{_EXPECTED[kind]}, got {describe_value(value)}")
+    if kind in ("too_short", "too_long") and "actual_length" in ctx:
+        if kind == "too_short" and ctx.get("min_length") == 1:
+            return _prefixed(field, "must not be empty")
+        limit = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        bound = "at least" if kind == "too_short" else "at most"
+        return _prefixed(field, f"needs {bound} {limit} item(s), has {ctx['actual_length']}")
     for bound, words in _BOUNDS.items():
         if bound in ctx and kind.startswith(("greater_than", "less_than")):
-            return f"{field}: must be {words} {ctx[bound]}, got {describe_value(value)}"
-    return f"{field}: {error['msg']}" if field else error["msg"]
+            return _prefixed(field, f"must be {words} {ctx[bound]}, got {describe_value(value)}")
+    return _prefixed(field, str(error["msg"]))
+
+
+def _merge_alternatives(found: list[tuple[DataPath, str, Problem]]) -> list[Problem]:
+    """One problem per value for unions: ``expected a whole number or text, got a list``."""
+    merged: dict[object, tuple[Problem, list[str]]] = {}
+    for index, (path, kind, problem) in enumerate(found):
+        if kind not in _EXPECTED:
+            merged[index] = (problem, [])
+            continue
+        key = (path, problem.message.rpartition(", got ")[2])
+        wanted = _EXPECTED[kind].removeprefix("expected ").replace(" or ", "/")
+        if key not in merged:
+            merged[key] = (problem, [wanted])
+            continue
+        first, alternatives = merged[key]
+        if wanted in alternatives:
+            continue
+        alternatives.append(wanted)
+        field, _, _ = first.message.rpartition("expected ")
+        message = f"{field}expected {' or '.join(alternatives)}, got {key[1]}"
+        merged[key] = (Problem(first.path, first.line, first.column, message), alternatives)
+    return [problem for problem, _ in merged.values()]
 
 
 def problems_from_error(
@@ -163,7 +210,7 @@ def problems_from_error(
     keep: Callable[[dict[str, Any]], bool] | None = None,
 ) -> list[Problem]:
     """One problem per pydantic error, placed at its YAML node in ``doc``."""
-    problems = []
+    found: list[tuple[DataPath, str, Problem]] = []
     root = doc.data if data is None else data
     for details in exc.errors(include_url=False):
         error = cast(dict[str, Any], details)
@@ -176,8 +223,9 @@ def problems_from_error(
         at_key = is_key or error["type"] == "extra_forbidden"
         pos = doc.source.key(full) if at_key else doc.source.value(full)
         field = f"key {describe_value(path[-1])}" if is_key and path else _label(path)
-        problems.append(Problem(doc.path, pos.line, pos.column, _message(error, field, model)))
-    return problems
+        problem = Problem(doc.path, pos.line, pos.column, _message(error, field, model))
+        found.append((full, error["type"], problem))
+    return _merge_alternatives(found)
 
 
 def not_a_template(error: dict[str, Any]) -> bool:
@@ -197,13 +245,16 @@ def validate_model(
     problems: list[Problem],
     keep: Callable[[dict[str, Any]], bool] | None = None,
 ) -> M | None:
-    """``model.model_validate(data)``, or None with the problems appended.
+    """``model.model_validate(data, strict=True)``, or None with the problems appended.
+
+    Strict, because YAML values are already typed: ``limit: true`` or
+    ``required: "2"`` are mistakes to report, not values to convert.
 
     ``keep`` filters errors (e.g. :func:`not_a_template` drops errors on
     template values, which are checked after rendering).
     """
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=True)
     except ValidationError as exc:
         found = problems_from_error(doc, exc, model, base=base, data=data, keep=keep)
         problems.extend(found)

@@ -49,22 +49,68 @@ def _raw_steps(raw: Any, at: DataPath) -> Iterator[tuple[DataPath, dict[str, Any
                 yield from _raw_steps(params.get(key), (*step_at, "with", key))
 
 
+def _mapping(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _texts(value: Any) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
 class _Checker:
+    """Cross-file checks over the raw data of every file.
+
+    ``entities.yaml``, ``people.yaml`` and ``connections.yaml`` are read as
+    data, not as validated models, so one bad entry (a wrong time zone, a
+    typo in a role) does not hide every other problem of the workspace.
+    """
+
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
         self.problems: list[Problem] = []
         self.bad_paths: set[str] = set()
-        people = workspace.people
-        self.roles: set[str] | None = None
-        if people is not None:
-            self.roles = set(people.roles) | {r for p in people.people.values() for r in p.roles}
+        self.entities_doc = self._workspace_doc("entities.yaml")
+        self.people_doc = self._workspace_doc("people.yaml")
+        self.connections_doc = self._workspace_doc("connections.yaml")
+        self.entities: dict[Any, Any] | None = None
         self.entity_ids: set[str] | None = None
-        if workspace.entities is not None:
-            self.entity_ids = set(workspace.entities.entities) | {CROSS_ENTITY}
+        if self.entities_doc is not None:
+            self.entities = _mapping(self.entities_doc.data.get("entities"))
+            self.entity_ids = {str(e) for e in self.entities} | {CROSS_ENTITY}
+        self.people: dict[Any, Any] = {}
+        self.declared_roles: set[str] = set()
+        self.roles: set[str] | None = None
+        if self.people_doc is not None:
+            self.people = _mapping(self.people_doc.data.get("people"))
+            self.declared_roles = {str(r) for r in _mapping(self.people_doc.data.get("roles"))}
+            held = {
+                r for person in self.people.values() for r in _texts(_mapping(person).get("roles"))
+            }
+            self.roles = self.declared_roles | held
+        self.connection_names: set[str] | None = None
+        if self.connections_doc is not None:
+            self.connection_names = {
+                str(c) for c in _mapping(self.connections_doc.data.get("connections"))
+            }
+
+    def _workspace_doc(self, name: str) -> YamlDocument | None:
+        doc = self.ws.documents.get(f"sops/{name}")
+        return doc if doc is not None and isinstance(doc.data, dict) else None
 
     def add(self, doc: YamlDocument, at: DataPath, message: str) -> None:
         self.problems.append(doc.problem_at_value(at, message))
         self.bad_paths.add(doc.path)
+
+    def holders(self, role: str) -> set[str]:
+        return {
+            str(pid)
+            for pid, person in self.people.items()
+            if role in _texts(_mapping(person).get("roles"))
+        }
 
     def sop_documents(self) -> list[YamlDocument]:
         workspace_files = {"entities.yaml", "people.yaml", "connections.yaml"}
@@ -81,7 +127,11 @@ class _Checker:
     def run(self) -> None:
         sops = self.sop_documents()
         all_ids = {d.data.get("sop_id") for d in sops if isinstance(d.data.get("sop_id"), str)}
-        first_path: dict[str, str] = {}
+        paths: dict[str, list[str]] = {}
+        for doc in sops:
+            sop_id = doc.data.get("sop_id")
+            if isinstance(sop_id, str):
+                paths.setdefault(sop_id, []).append(doc.path)
         for doc in sops:
             sop_id = doc.data.get("sop_id")
             if isinstance(sop_id, str):
@@ -93,19 +143,21 @@ class _Checker:
                         f"sop_id '{sop_id}' differs from the file name "
                         f"'{PurePosixPath(doc.path).name}'; rename the file or the sop_id",
                     )
-                if sop_id in first_path:
+                others = [path for path in paths[sop_id] if path != doc.path]
+                if others:
                     self.add(
                         doc,
                         ("sop_id",),
-                        f"duplicate sop_id '{sop_id}' (also in {first_path[sop_id]})",
+                        f"duplicate sop_id '{sop_id}' (also in {', '.join(others)}); "
+                        "sop_ids are unique in the workspace",
                     )
-                else:
-                    first_path[sop_id] = doc.path
             self.entity(doc)
+            if isinstance(doc.data.get("owner"), str):
+                self.role_list(doc, ("owner",), doc.data["owner"])
             for at, step in _raw_steps(doc.data.get("steps"), ("steps",)):
                 self.step(doc, at, step, all_ids)
-        self.people()
-        self.entities()
+        self.check_people()
+        self.check_entities()
 
     def entity(self, doc: YamlDocument) -> None:
         entity = doc.data.get("entity")
@@ -114,8 +166,8 @@ class _Checker:
         self.add(
             doc,
             ("entity",),
-            f"unknown entity '{entity}'{did_you_mean(entity, self.entity_ids)}"
-            " (entities are declared in sops/entities.yaml)",
+            f"unknown entity '{entity}'{did_you_mean(entity, self.entity_ids)}; "
+            "entities are declared in sops/entities.yaml",
         )
 
     def step(
@@ -132,7 +184,10 @@ class _Checker:
         if kind == "cross_entity_trigger" and isinstance(target, str) and not is_template(target):
             if target not in sop_ids:
                 self.add(
-                    doc, (*with_at, "sop"), f"unknown SOP '{target}'{did_you_mean(target, sop_ids)}"
+                    doc,
+                    (*with_at, "sop"),
+                    f"unknown SOP '{target}'{did_you_mean(target, sop_ids)}; "
+                    "`sopbench list` shows the SOPs of the workspace",
                 )
         if kind == "approval":
             self.enough_approvers(doc, with_at, params)
@@ -150,92 +205,108 @@ class _Checker:
                 self.add(
                     doc,
                     where,
-                    f"unknown role '{role}'{did_you_mean(role, self.roles)}"
-                    " (roles come from sops/people.yaml)",
+                    f"unknown role '{role}'{did_you_mean(role, self.roles)}; "
+                    "roles come from sops/people.yaml",
                 )
 
     def enough_approvers(self, doc: YamlDocument, at: DataPath, params: dict[str, Any]) -> None:
-        people = self.ws.people
         required, roles = params.get("required", 1), params.get("approvers")
-        if people is None or not isinstance(required, int) or not isinstance(roles, list):
+        if self.roles is None or not isinstance(required, int) or not isinstance(roles, list):
             return
-        holders = {pid for role in roles if isinstance(role, str) for pid in people.holders(role)}
+        if not roles or not all(isinstance(r, str) and r in self.roles for r in roles):
+            return  # unknown or templated roles: reported elsewhere, or known only at run time
+        holders = set().union(*(self.holders(role) for role in roles))
         if required > len(holders):
+            names = ", ".join(sorted(holders)) or "nobody"
             self.add(
                 doc,
                 (*at, "required"),
-                f"required: {required} approvals needed but only "
-                f"{len(holders)} person(s) hold the roles {', '.join(map(str, roles))}",
+                f"required: {_plural(required, 'approval', 'approvals')} needed but only "
+                f"{_plural(len(holders), 'person holds', 'people hold')} the role(s) "
+                f"{', '.join(roles)} ({names}); lower `required` or add people in "
+                "sops/people.yaml",
             )
 
     def channel(self, doc: YamlDocument, at: DataPath, channel: Any) -> None:
-        entities = self.ws.entities
         entity_id = doc.data.get("entity")
         if (
-            entities is None
+            self.entities is None
             or not isinstance(channel, str)
             or channel == "log"
             or is_template(channel)
+            or not isinstance(entity_id, str)
+            or entity_id not in self.entities
         ):
             return
-        entity = entities.entities.get(entity_id) if isinstance(entity_id, str) else None
-        if entity is not None and channel not in entity.channels:
+        channels = _mapping(_mapping(self.entities[entity_id]).get("channels"))
+        if channel not in channels:
+            choices = ", ".join(["log", *sorted(map(str, channels))])
             self.add(
                 doc,
                 (*at, "channel"),
                 f"unknown channel '{channel}' for entity '{entity_id}'"
-                f"{did_you_mean(channel, entity.channels)}; use `log` or a channel of the entity",
+                f"{did_you_mean(channel, channels)}; use one of: {choices}",
             )
 
     def connection(self, doc: YamlDocument, at: DataPath, name: Any) -> None:
-        connections = self.ws.connections
-        if connections is None or not isinstance(name, str) or is_template(name):
+        known = self.connection_names
+        if known is None or not isinstance(name, str) or is_template(name) or name in known:
             return
-        if name not in connections.connections:
-            self.add(
-                doc,
-                at,
-                f"unknown connection '{name}'"
-                f"{did_you_mean(name, connections.connections)} (see sops/connections.yaml)",
-            )
+        self.add(
+            doc,
+            at,
+            f"unknown connection '{name}'{did_you_mean(name, known)}; "
+            "connections are declared in sops/connections.yaml",
+        )
 
-    def people(self) -> None:
-        people, doc = self.ws.people, self.ws.documents.get("sops/people.yaml")
-        if people is None or doc is None or self.entity_ids is None:
+    def check_people(self) -> None:
+        doc = self.people_doc
+        if doc is None:
             return
-        for pid, person in people.people.items():
-            for index, entity in enumerate(person.entities):
-                if entity != "*" and entity not in self.entity_ids:
-                    self.add(
-                        doc,
-                        ("people", pid, "entities", index),
-                        f"unknown entity '{entity}'{did_you_mean(entity, self.entity_ids)}",
-                    )
-            if people.roles:
-                for index, role in enumerate(person.roles):
-                    if role not in people.roles:
+        for pid, person in self.people.items():
+            person = _mapping(person)
+            entities = person.get("entities")
+            if self.entity_ids is not None and isinstance(entities, list):
+                for index, entity in enumerate(entities):
+                    if isinstance(entity, str) and entity != "*" and entity not in self.entity_ids:
+                        self.add(
+                            doc,
+                            ("people", pid, "entities", index),
+                            f"unknown entity '{entity}'{did_you_mean(entity, self.entity_ids)}; "
+                            "use an id from sops/entities.yaml, or '*' for all",
+                        )
+            roles = person.get("roles")
+            if self.declared_roles and isinstance(roles, list):
+                for index, role in enumerate(roles):
+                    if isinstance(role, str) and role not in self.declared_roles:
                         self.add(
                             doc,
                             ("people", pid, "roles", index),
-                            f"unknown role '{role}'{did_you_mean(role, people.roles)}"
-                            " (declare it under `roles:`)",
+                            f"unknown role '{role}'{did_you_mean(role, self.declared_roles)}; "
+                            "declare it under `roles:`",
                         )
 
-    def entities(self) -> None:
-        entities, doc = self.ws.entities, self.ws.documents.get("sops/entities.yaml")
-        if entities is None or doc is None:
+    def check_entities(self) -> None:
+        doc = self.entities_doc
+        if doc is None or self.entities is None:
             return
-        for eid, entity in entities.entities.items():
-            for index, member in enumerate(entity.members):
-                if member not in entities.entities:
-                    self.add(
-                        doc,
-                        ("entities", eid, "members", index),
-                        f"unknown entity '{member}'{did_you_mean(member, entities.entities)}",
-                    )
-            for name, channel in entity.channels.items():
+        for eid, entity in self.entities.items():
+            entity = _mapping(entity)
+            members = entity.get("members")
+            if isinstance(members, list):
+                for index, member in enumerate(members):
+                    if isinstance(member, str) and member not in self.entities:
+                        self.add(
+                            doc,
+                            ("entities", eid, "members", index),
+                            f"unknown entity '{member}'{did_you_mean(member, self.entities)}; "
+                            "a group's members are entities of this file",
+                        )
+            for name, channel in _mapping(entity.get("channels")).items():
                 self.connection(
-                    doc, ("entities", eid, "channels", name, "connection"), channel.connection
+                    doc,
+                    ("entities", eid, "channels", name, "connection"),
+                    _mapping(channel).get("connection"),
                 )
 
 

@@ -9,7 +9,9 @@ fixture of the same name):
     PostgreSQL cannot run, the PostgreSQL tests fail; they never skip.
 ``backend``
     ``"sqlite"`` or ``"postgresql"``: the parameter every database test
-    is run with (test ids ``[sqlite]`` / ``[postgresql]``).
+    is run with (test ids ``[sqlite]`` / ``[postgresql]``; the latter carry
+    the ``postgres`` marker). Restrict a module with
+    ``@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)``.
 ``empty_db_url``
     URL of a new, empty database (no schema).
 ``db_url``
@@ -31,7 +33,7 @@ import pytest
 from sopbench.store import Database, open_database
 from sopbench.testing.postgres import PostgresServer
 
-BACKENDS = ["sqlite", "postgresql"]
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ so a run never starts with a value its SOP did not declare.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -22,6 +23,21 @@ _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
 
 
+def _show(value: Any) -> str:
+    """A value as an author wrote it: ``'abc'``, ``42``, ``true``, ``2027-03-14``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, list | dict):
+        return "a list" if isinstance(value, list) else "a mapping"
+    return str(value)
+
+
 def _as_int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError("expected a whole number, got true/false")
@@ -31,25 +47,27 @@ def _as_int(value: Any) -> int:
         return int(value)
     if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
         return int(value.strip())
-    raise ValueError(f"expected a whole number, got {value!r}")
+    raise ValueError(f"expected a whole number, got {_show(value)}")
 
 
 def _as_number(value: Any) -> float | int:
     if isinstance(value, bool):
         raise ValueError("expected a number, got true/false")
+    number: float | int | None = None
     if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, str):
         text = value.strip()
         try:
-            return int(text)
+            number = int(text)
         except ValueError:
-            pass
-        try:
-            return float(text)
-        except ValueError:
-            pass
-    raise ValueError(f"expected a number, got {value!r}")
+            try:
+                number = float(text)
+            except ValueError:
+                pass
+    if number is None or not math.isfinite(number):
+        raise ValueError(f"expected a number, got {_show(value)}")
+    return number
 
 
 def _as_bool(value: Any) -> bool:
@@ -57,7 +75,7 @@ def _as_bool(value: Any) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise ValueError(f"expected true or false, got {value!r}")
+    raise ValueError(f"expected true or false, got {_show(value)}")
 
 
 def _as_date(value: Any) -> date:
@@ -70,7 +88,7 @@ def _as_date(value: Any) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise ValueError(f"expected a date like 2027-03-14, got {value!r}")
+    raise ValueError(f"expected a date like 2027-03-14, got {_show(value)}")
 
 
 def _as_datetime(value: Any) -> datetime:
@@ -83,7 +101,7 @@ def _as_datetime(value: Any) -> datetime:
             return datetime.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise ValueError(f"expected a date and time like 2027-03-14T09:00, got {value!r}")
+    raise ValueError(f"expected a date and time like 2027-03-14T09:00, got {_show(value)}")
 
 
 def _as_list(value: Any, spec: InputSpec) -> list[Any]:
@@ -97,7 +115,7 @@ def _as_list(value: Any, spec: InputSpec) -> list[Any]:
         else:
             value = [part.strip() for part in text.split(",") if part.strip()]
     if not isinstance(value, list):
-        raise ValueError(f"expected a list, got {value!r}")
+        raise ValueError(f"expected a list, got {_show(value)}")
     if spec.items is None:
         return value
     element = InputSpec(type=spec.items)
@@ -108,7 +126,7 @@ def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, bool) or value is None or isinstance(value, list | dict):
-        raise ValueError(f"expected text, got {value!r}")
+        raise ValueError(f"expected text, got {_show(value)}")
     return str(value)
 
 
@@ -130,10 +148,13 @@ def _convert(value: Any, spec: InputSpec) -> Any:
         return _as_list(value, spec)
     # enum: compare as text so `--input size=2` matches `values: [1, 2]`
     for allowed in spec.values or []:
+        if isinstance(value, bool) != isinstance(allowed, bool):
+            continue  # true is not 1
         if value == allowed or str(value) == str(allowed):
             return allowed
     choices = ", ".join(str(v) for v in spec.values or [])
-    raise ValueError(f"expected one of {choices}, got {value!r}")
+    hint = did_you_mean(str(value), spec.values or []) if isinstance(value, str) else ""
+    raise ValueError(f"expected one of {choices}, got {_show(value)}{hint}")
 
 
 def _check_bounds(value: Any, spec: InputSpec) -> None:
@@ -178,7 +199,10 @@ def coerce_inputs(
             except InputError as exc:
                 problems.append(exc.message.replace("input '", f"{what} '", 1))
         elif spec.default is not None:
-            result[name] = spec.default
+            try:
+                result[name] = coerce_value(spec, spec.default, name=name)
+            except InputError as exc:
+                problems.append(f"default of {exc.message.replace('input', what, 1)}")
         elif spec.required:
             problems.append(f"missing required {what} '{name}'")
         else:

@@ -137,14 +137,14 @@ class FieldUpdateParams(StepParams):
     fields: dict[str, Any] = Field(min_length=1)
 
 
-class _HttpTarget(StepParams):
+class HttpTarget(StepParams):
     url: str | None = Field(default=None, description="Full URL (or use `connection`).")
     connection: str | None = Field(default=None, description="A named connection.")
     path: str | None = Field(default=None, description="Path appended to the connection.")
     headers: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _one_target(self) -> _HttpTarget:
+    def _one_target(self) -> HttpTarget:
         if (self.url is None) == (self.connection is None):
             raise ValueError("give exactly one of `url` or `connection`")
         if self.path is not None and self.connection is None:
@@ -152,7 +152,7 @@ class _HttpTarget(StepParams):
         return self
 
 
-class ApiCallParams(_HttpTarget):
+class ApiCallParams(HttpTarget):
     """An HTTP request; the response is kept."""
 
     result_fields = ("status", "json", "headers")
@@ -164,7 +164,7 @@ class ApiCallParams(_HttpTarget):
     )
 
 
-class WebhookParams(_HttpTarget):
+class WebhookParams(HttpTarget):
     """An outbound POST carrying an `Idempotency-Key` header."""
 
     result_fields = ("status",)

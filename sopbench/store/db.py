@@ -194,6 +194,13 @@ def open_database(target: Settings | str | URL, *, upgrade: bool = True) -> Data
                     hint="open it once with a sopbench command that upgrades it",
                 )
             database.upgrade()
+    except SQLAlchemyError as exc:
+        database.dispose()
+        raise StoreError(
+            f"cannot read the schema revision of {database.display_url}: "
+            f"{_reason(exc, database.url)}",
+            hint="check that the database user may read and create tables",
+        ) from exc
     except BaseException:
         database.dispose()
         raise
@@ -292,11 +299,14 @@ def _run_alembic(conn: Connection, target: str) -> None:
 
 
 def _cannot_connect(exc: BaseException, url: URL) -> StoreError:
+    reason = _reason(exc, url)
     if url.get_backend_name() == "sqlite":
         hint = "check that the path is a writable folder and the file is a sopbench database"
+    elif f'database "{url.database}" does not exist' in reason:
+        hint = f"create it first (createdb {url.database}), then run the command again"
     else:
         hint = "check that PostgreSQL is running and reachable, and SOPBENCH_DB_URL is right"
-    return StoreError(f"cannot open the database at {_safe(url)}: {_reason(exc, url)}", hint=hint)
+    return StoreError(f"cannot open the database at {_safe(url)}: {reason}", hint=hint)
 
 
 def _reason(exc: BaseException, url: URL) -> str:

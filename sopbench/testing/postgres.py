@@ -7,9 +7,10 @@ binaries (Debian's ``postgresql`` package) in a temporary folder::
     with PostgresServer() as pg:
         url = pg.create_database("demo")      # postgresql+psycopg://postgres@127.0.0.1:PORT/demo
 
-The server is tuned for speed, not safety (``fsync=off``): never keep data in
-it. PostgreSQL refuses to run as root, so under root the binaries run as the
-``postgres`` user via ``runuser``. Missing binaries raise
+The server is tuned for speed, not safety (``fsync=off``, files in
+``/dev/shm`` when available): never keep data in it. PostgreSQL refuses to
+run as root, so under root the binaries run as the ``postgres`` user via
+``runuser``. Missing binaries raise
 :class:`PostgresUnavailable` telling how to install them; the test suite
 fails on it rather than skipping, so "works on PostgreSQL" is never assumed.
 
@@ -32,14 +33,20 @@ import time
 import uuid
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL, make_url
 
 from sopbench.errors import SopbenchError
 
-__all__ = ["ENV_URL", "PostgresServer", "PostgresUnavailable"]
+if TYPE_CHECKING:
+    from psycopg.sql import SQL, Composed
+
+__all__ = ["ENV_URL", "PostgresServer", "PostgresUnavailable", "default_base_dir", "find_binary"]
 
 ENV_URL = "SOPBENCH_TEST_PG_URL"
+PREFIX = "sopbench-pg-"
+OWNER_FILE = "owner.pid"
 SERVER_OPTIONS = (
     "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
 )
@@ -77,8 +84,10 @@ def free_port() -> int:
 class PostgresServer:
     """A private PostgreSQL cluster on 127.0.0.1 (or an existing server, see ``url``)."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, base_dir: str | Path | None = None) -> None:
         self._external: URL | None = make_url(url) if url else None
+        self._base_dir = str(base_dir) if base_dir else default_base_dir()
+        self._version = 0
         self._tmp: Path | None = None
         self._data: Path | None = None
         self._runas: list[str] = []
@@ -117,26 +126,41 @@ class PostgresServer:
         return f"postgresql+psycopg://postgres@{self.host}:{self.port}/{dbname}"
 
     def create_database(self, name: str | None = None, template: str | None = None) -> str:
-        """Create database ``name`` (random when omitted), optionally copied from
-        ``template``; returns its URL."""
+        """Create database ``name`` (random when omitted), optionally as a copy of
+        ``template``; returns its URL. Copies use ``STRATEGY FILE_COPY`` where
+        available: for small databases it is several times faster than WAL logging."""
+        from psycopg import sql
+
         name = name or f"sopbench_{uuid.uuid4().hex[:12]}"
-        statement = f'CREATE DATABASE "{_ident(name)}"'
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
-            statement += f' TEMPLATE "{_ident(template)}"'
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            if self.server_version() >= 150000:
+                statement += sql.SQL(" STRATEGY FILE_COPY")
         self._admin(statement)
         self._created.append(name)
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
         """Drop ``name``, disconnecting anyone still using it."""
-        self._admin(f'DROP DATABASE IF EXISTS "{_ident(name)}" WITH (FORCE)')
+        from psycopg import sql
+
+        self._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         if name in self._created:
             self._created.remove(name)
+
+    def server_version(self) -> int:
+        """``server_version_num``, e.g. 150018 for 15.18."""
+        if not self._version:
+            from psycopg import sql
+
+            self._version = int(str(self._admin(sql.SQL("SHOW server_version_num"))))
+        return self._version
 
     def start(self) -> None:
         """Check an external server, or initdb + start a private one and wait for it."""
         if self._external is not None:
-            self._admin("SELECT 1")
+            self.server_version()
             return
         if self._tmp is not None:
             return
@@ -151,9 +175,11 @@ class PostgresServer:
                 ) from None
             self._runas = ["runuser", "-u", "postgres", "--"]
             self._owner = (user.pw_uid, user.pw_gid)
-        self._tmp = Path(tempfile.mkdtemp(prefix="sopbench-pg-"))
+        reap_orphans(self._base_dir)
+        self._tmp = Path(tempfile.mkdtemp(prefix=PREFIX, dir=self._base_dir))
         try:
             self._tmp.chmod(0o755)  # the postgres user must traverse it
+            (self._tmp / OWNER_FILE).write_text(str(os.getpid()))
             self._data = self._tmp / "data"
             for folder in (self._data, self._tmp / "run"):
                 folder.mkdir(mode=0o700)
@@ -252,8 +278,9 @@ class PostgresServer:
                 f"{(result.stderr or result.stdout).strip()[-2000:]}"
             )
 
-    def _admin(self, statement: str) -> None:
-        """Run one statement on the ``postgres`` database in autocommit mode."""
+    def _admin(self, statement: SQL | Composed) -> object:
+        """Run one statement on the ``postgres`` database in autocommit mode;
+        returns the first column of its first row, if any."""
         import psycopg
 
         url = make_url(self.url("postgres"))
@@ -269,19 +296,67 @@ class PostgresServer:
                     autocommit=True,
                     connect_timeout=10,
                 ) as conn:
-                    conn.execute(statement)
-                return
+                    cursor = conn.execute(statement)
+                    row = cursor.fetchone() if cursor.description else None
+                    return row[0] if row else None
             except psycopg.OperationalError as exc:
                 # Right after start the server may still refuse connections briefly.
                 if time.monotonic() > deadline or "starting up" not in str(exc):
                     raise PostgresUnavailable(
-                        f"PostgreSQL at {url.render_as_string(hide_password=True)} "
-                        f"refused {statement.split()[0]}: {str(exc).strip()}"
+                        f"PostgreSQL at {url.render_as_string(hide_password=True)} refused "
+                        f"{statement.as_string()[:60]!r}: {str(exc).strip()}",
+                        hint=f"check {ENV_URL}" if self.external else None,
                     ) from exc
                 time.sleep(0.05)
 
 
-def _ident(name: str) -> str:
-    if not name or '"' in name or "\x00" in name:
-        raise ValueError(f"bad database name {name!r}")
-    return name
+def default_base_dir() -> str | None:
+    """Where private servers keep their files: RAM (``/dev/shm``) when there is one.
+
+    The data is throwaway, and on a real disk ``CREATE DATABASE`` spends
+    most of its time creating files (~300 ms vs ~20 ms measured).
+    """
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
+        return str(shm)
+    return None
+
+
+def reap_orphans(base_dir: str | None) -> None:
+    """Stop and delete private servers whose owning process died without cleaning up.
+
+    A test run killed with SIGKILL leaves its server running and its files in
+    RAM; only folders carrying our owner file, whose owner is gone, are touched.
+    """
+    base = Path(base_dir or tempfile.gettempdir())
+    for folder in base.glob(f"{PREFIX}*"):
+        try:
+            owner = int((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        data = folder / "data"
+        if (data / "postmaster.pid").exists():
+            runas = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+            subprocess.run(
+                [*runas, find_binary("pg_ctl"), "stop", "-D", str(data), "-m", "immediate", "-w"],
+                capture_output=True,
+                check=False,
+                cwd=folder,
+            )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed process stays a zombie until its parent reaps it
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"

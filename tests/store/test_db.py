@@ -25,8 +25,12 @@ def test_sqlite_connections_are_durable_and_patient(database: Database) -> None:
             name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
             for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
         }
-    assert pragmas == {"journal_mode": "wal", "busy_timeout": 30000, "foreign_keys": 1,
-                       "synchronous": 2}  # 2 = FULL
+    assert pragmas == {
+        "journal_mode": "wal",
+        "busy_timeout": 30000,
+        "foreign_keys": 1,
+        "synchronous": 2,
+    }  # 2 = FULL
 
 
 def test_settings_open_the_workspace_database(tmp_path: Path) -> None:
@@ -41,8 +45,16 @@ def test_concurrent_writers_never_fail_or_lose_updates(db_url: str) -> None:
     """Read-modify-write transactions from two engines and four threads all land."""
     engines = [open_database(db_url), open_database(db_url)]
     with engines[0].write() as conn:
-        conn.execute(t.runs.insert().values(id="run_counter", sop_id="s", entity="e",
-                                            status="running", definition={}, sop_hash="h"))
+        conn.execute(
+            t.runs.insert().values(
+                id="run_counter",
+                sop_id="s",
+                entity="e",
+                status="running",
+                definition={},
+                sop_hash="h",
+            )
+        )
     errors: list[BaseException] = []
     per_thread = 40
 
@@ -52,8 +64,11 @@ def test_concurrent_writers_never_fail_or_lose_updates(db_url: str) -> None:
                 with db.write() as conn:
                     query = sa.select(t.runs.c.version).where(t.runs.c.id == "run_counter")
                     current = conn.execute(query.with_for_update()).scalar_one()
-                    conn.execute(t.runs.update().where(t.runs.c.id == "run_counter")
-                                 .values(version=current + 1))
+                    conn.execute(
+                        t.runs.update()
+                        .where(t.runs.c.id == "run_counter")
+                        .values(version=current + 1)
+                    )
                     conn.execute(t.events.insert().values(actor="w", kind="bump", data={}))
         except BaseException as exc:
             errors.append(exc)

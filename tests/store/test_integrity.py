@@ -20,13 +20,18 @@ def event_id(database: Database) -> int:
     with database.write() as conn:
         conn.execute(
             t.runs.insert().values(
-                id=run_id, sop_id="s", entity="e", status="running", definition={},
+                id=run_id,
+                sop_id="s",
+                entity="e",
+                status="running",
+                definition={},
                 sop_hash="h" * 64,
             )
         )
         inserted = conn.execute(
-            t.events.insert().values(run_id=run_id, actor="alice", kind="run.started",
-                                     data={"n": 1})
+            t.events.insert().values(
+                run_id=run_id, actor="alice", kind="run.started", data={"n": 1}
+            )
         )
         key = inserted.inserted_primary_key
         assert key is not None
@@ -55,11 +60,10 @@ def test_events_are_append_only(database: Database, event_id: int, statement: ob
     assert journal(database) == before
 
 
-def test_events_ids_increase_and_rows_can_still_be_added(database: Database,
-                                                         event_id: int) -> None:
+def test_events_ids_increase_and_rows_can_still_be_added(database: Database, event_id: int) -> None:
     with database.write() as conn:
         conn.execute(t.events.insert().values(actor="system", kind="tick", data={}))
-    ids = [row[0] for row in journal(database)]
+    ids = [int(str(row[0])) for row in journal(database)]
     assert ids == sorted(ids) and ids[0] == event_id and len(ids) == 2
 
 
@@ -67,19 +71,31 @@ def test_fire_record_fires_once(database: Database) -> None:
     with database.write() as conn:
         conn.execute(
             t.schedules.insert().values(
-                id="sch_1", sop_id="s", cron="0 9 * * MON", timezone="America/Denver",
-                catchup="latest", source="trigger", inputs={},
+                id="sch_1",
+                sop_id="s",
+                cron="0 9 * * MON",
+                timezone="America/Denver",
+                catchup="latest",
+                source="trigger",
+                inputs={},
             )
         )
-        conn.execute(t.fire_records.insert().values(schedule_id="sch_1", fire_time=NOW,
-                                                    status="fired"))
+        conn.execute(
+            t.fire_records.insert().values(schedule_id="sch_1", fire_time=NOW, status="fired")
+        )
     same_instant = NOW.astimezone(timezone(timedelta(hours=-7)))  # 08:00 in Denver (MST)
     with pytest.raises(IntegrityError), database.write() as conn:
-        conn.execute(t.fire_records.insert().values(schedule_id="sch_1",
-                                                    fire_time=same_instant, status="fired"))
+        conn.execute(
+            t.fire_records.insert().values(
+                schedule_id="sch_1", fire_time=same_instant, status="fired"
+            )
+        )
     with database.write() as conn:  # another fire time of the same schedule is fine
-        conn.execute(t.fire_records.insert().values(
-            schedule_id="sch_1", fire_time=NOW + timedelta(days=7), status="fired"))
+        conn.execute(
+            t.fire_records.insert().values(
+                schedule_id="sch_1", fire_time=NOW + timedelta(days=7), status="fired"
+            )
+        )
         count = conn.execute(sa.select(sa.func.count()).select_from(t.fire_records)).scalar()
     assert count == 2
 
@@ -87,14 +103,21 @@ def test_fire_record_fires_once(database: Database) -> None:
 def test_status_values_are_checked(database: Database) -> None:
     with pytest.raises(IntegrityError), database.write() as conn:
         conn.execute(
-            t.runs.insert().values(id=new_id("run"), sop_id="s", entity="e", status="bogus",
-                                   definition={}, sop_hash="h" * 64)
+            t.runs.insert().values(
+                id=new_id("run"),
+                sop_id="s",
+                entity="e",
+                status="bogus",
+                definition={},
+                sop_hash="h" * 64,
+            )
         )
 
 
 def test_foreign_keys_are_enforced(database: Database) -> None:
     with pytest.raises(IntegrityError), database.write() as conn:
         conn.execute(
-            t.step_states.insert().values(run_id="run_missing", path="a", step_id="a",
-                                          type="manual", status="running", seq=1)
+            t.step_states.insert().values(
+                run_id="run_missing", path="a", step_id="a", type="manual", status="running", seq=1
+            )
         )

@@ -18,8 +18,12 @@ INDIA = timezone(timedelta(hours=5, minutes=30))
 def insert_run(conn: sa.Connection, **values: object) -> str:
     run_id = new_id("run")
     row: dict[str, object] = {
-        "id": run_id, "sop_id": "s", "entity": "e", "status": "pending",
-        "definition": {}, "sop_hash": "x" * 64,
+        "id": run_id,
+        "sop_id": "s",
+        "entity": "e",
+        "status": "pending",
+        "definition": {},
+        "sop_hash": "x" * 64,
     }
     row.update(values)
     conn.execute(t.runs.insert().values(**row))
@@ -75,8 +79,14 @@ def test_json_columns_round_trip_nested_data(database: Database) -> None:
         run_id = insert_run(conn, inputs=NESTED, vars={"list": [NESTED]}, outputs={})
         conn.execute(
             t.step_states.insert().values(
-                run_id=run_id, path="each[3].child", step_id="child", type="transform",
-                status="running", seq=1, rendered=["x", {"y": None}], result=None,
+                run_id=run_id,
+                path="each[3].child",
+                step_id="child",
+                type="transform",
+                status="running",
+                seq=1,
+                rendered=["x", {"y": None}],
+                result=None,
             )
         )
     with database.read() as conn:

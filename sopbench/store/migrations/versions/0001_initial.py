@@ -382,10 +382,8 @@ def downgrade() -> None:
         "human_tasks",
     ]:
         op.drop_table(table)
+    op.drop_table("events")  # its triggers go with it
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TABLE events")
         op.execute("DROP FUNCTION sopbench_events_append_only()")
-    else:
-        op.drop_table("events")  # its triggers go with it
     for table in ["effects", "step_states", "runs"]:
         op.drop_table(table)

@@ -1,0 +1,34 @@
+"""The durable run engine: run state machine, leases, journal, human tasks."""
+
+from sopbench.engine.call import StepCall, idempotency_key
+from sopbench.engine.handlers import (
+    Block,
+    Blocks,
+    Done,
+    HandlerRegistry,
+    Outcome,
+    StepHandler,
+    Wait,
+)
+from sopbench.engine.runner import Engine, LeaseLost
+from sopbench.engine.runstore import RunRow, RunStore, StepRow
+from sopbench.engine.tasks import Decision, TaskStore
+
+__all__ = [
+    "Block",
+    "Blocks",
+    "Decision",
+    "Done",
+    "Engine",
+    "HandlerRegistry",
+    "LeaseLost",
+    "Outcome",
+    "RunRow",
+    "RunStore",
+    "StepCall",
+    "StepHandler",
+    "StepRow",
+    "TaskStore",
+    "Wait",
+    "idempotency_key",
+]

@@ -1,0 +1,412 @@
+"""The run engine: start runs, drive them to their next wait or end, recover them.
+
+A run is driven by whoever holds its lease (30 s by default, renewed at
+every step commit and by a keeper thread while an outside call runs). The
+process that starts a run or decides one of its tasks drives it on the
+spot; workers drive the rest: runs left ready (``pending``), runs whose
+delay or deadline has come (``waiting`` with ``wake_at`` due) and runs whose
+holder died (lease expired).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from sopbench.config import Settings
+from sopbench.engine.definitions import sop_from_definition
+from sopbench.engine.effects import EffectLog
+from sopbench.engine.handlers import HandlerRegistry, Wait
+from sopbench.engine.runstore import ACTIVE, RunRow, RunStore, StepRow, jsonable
+from sopbench.engine.services import ClientFactory, HandlerServices
+from sopbench.engine.tasks import TaskStore
+from sopbench.engine.walker import RunFailed, Suspended, Walk
+from sopbench.errors import (
+    ConcurrencyLimited,
+    ExpressionError,
+    SopbenchError,
+)
+from sopbench.expressions import render_value
+from sopbench.library import Workspace
+from sopbench.model.inputs import coerce_inputs
+from sopbench.model.sop import SopFile, StepSpec
+from sopbench.store import Database, new_id, utcnow
+from sopbench.store.tables import runs
+
+__all__ = ["ClientFactory", "Engine", "LeaseLost"]
+
+
+class LeaseLost(SopbenchError):
+    """Another process took over this run; this one stops driving it."""
+
+
+def _owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-8:]}"
+
+
+class Engine(HandlerServices):
+    """Runs SOPs durably over one database and one workspace."""
+
+    def __init__(
+        self,
+        database: Database,
+        workspace: Workspace,
+        settings: Settings,
+        *,
+        handlers: HandlerRegistry,
+        clients: Mapping[str, ClientFactory] | None = None,
+        lease_ttl: timedelta = timedelta(seconds=30),
+        owner: str | None = None,
+    ) -> None:
+        self.db = database
+        self.workspace = workspace
+        self.settings = settings
+        self.handlers = handlers
+        self.clients = dict(clients or {})
+        self.lease_ttl = lease_ttl
+        self.owner = owner or _owner_id()
+        self.runs = RunStore(database)
+        self.tasks = TaskStore(database)
+        self.effects = EffectLog(database)
+        self._ready: list[str] = []
+
+    # -- starting runs ---------------------------------------------------------
+
+    def start_run(
+        self,
+        sop: SopFile,
+        inputs: Mapping[str, Any],
+        *,
+        started_by: str | None = None,
+        dry_run: bool = False,
+        parent: tuple[str, str] | None = None,
+        run_id: str | None = None,
+    ) -> str:
+        """Validate inputs and record a new ``pending`` run; nothing runs yet."""
+        values = jsonable(coerce_inputs(sop.inputs, inputs))
+        definition = self._definition(sop)
+        sop_hash = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+        with self.db.write() as conn:
+            if run_id is not None and self._exists(conn, run_id):
+                return run_id
+            limit = sop.concurrency
+            if limit is not None and limit.policy == "skip" and not dry_run:
+                if self.runs.count_active(conn, sop.sop_id) >= limit.limit:
+                    raise ConcurrencyLimited(
+                        f"SOP {sop.sop_id} already has {limit.limit} active run(s); "
+                        "its concurrency policy skips new ones",
+                        sop_id=sop.sop_id,
+                    )
+            new = self.runs.create_run(
+                conn,
+                id=run_id,
+                sop_id=sop.sop_id,
+                entity=sop.entity,
+                status="pending",
+                dry_run=dry_run,
+                inputs=values,
+                vars={},
+                outputs={},
+                definition=definition,
+                sop_hash=sop_hash,
+                started_by=started_by,
+                parent_run_id=parent[0] if parent else None,
+                parent_step_path=parent[1] if parent else None,
+            )
+            self.runs.journal(
+                conn,
+                "run.created",
+                run_id=new,
+                actor=started_by or "system",
+                data={"sop_id": sop.sop_id, "inputs": self.clean(values), "dry_run": dry_run},
+            )
+        return new
+
+    def _exists(self, conn: Any, run_id: str) -> bool:
+        try:
+            self.runs.get_run(run_id, conn)
+        except SopbenchError:
+            return False
+        return True
+
+    def _definition(self, sop: SopFile) -> dict[str, Any]:
+        doc = self.workspace.documents.get(sop.path)
+        raw = doc.data if doc is not None else sop.model_dump(mode="json", by_alias=True)
+        return dict(jsonable(raw))
+
+    # -- driving ---------------------------------------------------------------
+
+    def drive(self, run_id: str) -> str:
+        """Move the run until it waits or ends (then runs it made ready); its status."""
+        self._ready.append(run_id)
+        status = ""
+        while self._ready:
+            current = self._ready.pop(0)
+            result = self._drive_one(current)
+            if current == run_id:
+                status = result
+        return status or self.runs.get_run(run_id).status
+
+    def _drive_one(self, run_id: str) -> str:
+        if not self.runs.claim(run_id, self.owner, self.lease_ttl):
+            return self.runs.get_run(run_id).status
+        run = self.runs.get_run(run_id)
+        sop = sop_from_definition(run.definition, run.sop_hash)
+        if run.status == "pending" and not self._slot_free(run, sop):
+            with self.db.write() as conn:
+                self.runs.release(conn, run_id, self.owner)
+            return "pending"
+        with self.db.write() as conn:
+            self.runs.update_run(conn, run_id, status="running", wait_kind=None, wake_at=None)
+            self.runs.journal(conn, "run.running", run_id=run_id, actor=self.owner)
+        walk = Walk(self, run, self.runs.steps_of(run_id))
+        try:
+            walk.block(sop.steps, "", {})
+        except Suspended:
+            return "waiting"
+        except RunFailed as failure:
+            self._finish(walk, "failed", error=self.redact(str(failure)))
+            return "failed"
+        except LeaseLost:
+            return "lost"
+        outputs, error = self._outputs(walk, sop)
+        self._finish(walk, "failed" if error else "succeeded", outputs=outputs, error=error)
+        return "failed" if error else "succeeded"
+
+    def _slot_free(self, run: RunRow, sop: SopFile) -> bool:
+        if sop.concurrency is None or run.dry_run:
+            return True
+        with self.db.read() as conn:
+            return self.runs.count_active(conn, run.sop_id, exclude=run.id) < sop.concurrency.limit
+
+    def _outputs(self, walk: Walk, sop: SopFile) -> tuple[dict[str, Any], str | None]:
+        try:
+            return self.clean(render_value(dict(sop.outputs), walk.context({}))), None
+        except ExpressionError as exc:
+            return {}, f"outputs: {exc.message}"
+
+    def _finish(
+        self, walk: Walk, status: str, *, outputs: Any = None, error: str | None = None
+    ) -> None:
+        run = walk.run
+        with self.db.write() as conn:
+            self.runs.update_run(
+                conn,
+                run.id,
+                status=status,
+                error=error,
+                outputs=outputs or {},
+                vars=self.clean(walk.vars),
+                finished_at=utcnow(),
+                wake_at=None,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+            self.runs.journal(
+                conn,
+                f"run.{status}",
+                run_id=run.id,
+                actor=self.owner,
+                data={"error": error, "outputs": outputs or {}},
+            )
+            if run.parent_run_id and self.runs.set_status_if(
+                conn, run.parent_run_id, frozenset({"waiting"}), status="pending", wake_at=None
+            ):
+                self._ready.append(run.parent_run_id)
+
+    # -- persistence called by the walk ----------------------------------------
+
+    def save_step(
+        self,
+        walk: Walk,
+        path: str,
+        step: StepSpec,
+        *,
+        new: bool,
+        status: str,
+        seq: int,
+        rendered: Any = None,
+        result: Any = None,
+        error: str | None = None,
+        attempt: int = 1,
+        finished: bool = False,
+        vars_changed: bool = False,
+    ) -> StepRow:
+        now = utcnow()
+        values: dict[str, Any] = {
+            "status": status,
+            "attempt": attempt,
+            "result": self.clean(result),
+            "error": error,
+            "finished_at": now if finished else None,
+        }
+        if rendered is not None:
+            values["rendered"] = self.clean(rendered)
+        if new:
+            values.update(step_id=step.id, type=step.type, seq=seq, started_at=now)
+        with self.db.write() as conn:
+            if not self.runs.renew(conn, walk.run.id, self.owner, self.lease_ttl):
+                raise LeaseLost(f"lost the lease of run {walk.run.id}", run_id=walk.run.id)
+            self.runs.put_step(conn, walk.run.id, path, new=new, **values)
+            if vars_changed:
+                self.runs.update_run(conn, walk.run.id, vars=self.clean(walk.vars))
+            data = {"with": values.get("rendered"), "result": values["result"], "error": error}
+            if new:
+                self.runs.journal(
+                    conn,
+                    "step.started",
+                    run_id=walk.run.id,
+                    actor=self.owner,
+                    step_path=path,
+                    data={"type": step.type, "attempt": attempt},
+                )
+            if status != "running":
+                self.runs.journal(
+                    conn,
+                    f"step.{status}",
+                    run_id=walk.run.id,
+                    actor=self.owner,
+                    step_path=path,
+                    data=data,
+                )
+        old = walk.states.get(path)
+        return StepRow(
+            path=path,
+            step_id=step.id,
+            type=step.type,
+            status=status,
+            attempt=attempt,
+            seq=old.seq if old else seq,
+            rendered=values.get("rendered", old.rendered if old else None),
+            result=values["result"],
+            error=error,
+            started_at=old.started_at if old else now,
+            finished_at=values["finished_at"],
+        )
+
+    def mark_waiting(self, walk: Walk, path: str, outcome: Wait) -> None:
+        """The run waits: release the lease and say until when a worker should look."""
+        with self.db.write() as conn:
+            self.runs.update_run(
+                conn,
+                walk.run.id,
+                status="waiting",
+                wait_kind=outcome.kind,
+                wake_at=outcome.wake_at,
+                vars=self.clean(walk.vars),
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+            self.runs.journal(
+                conn,
+                "run.waiting",
+                run_id=walk.run.id,
+                actor=self.owner,
+                step_path=path,
+                data={"kind": outcome.kind, "wake_at": outcome.wake_at},
+            )
+
+    def _still_mine(self, conn: Any, run_id: str, **values: Any) -> bool:
+        """Move the run on only while this process holds its lease and it is running.
+
+        A run cancelled (or taken over) meanwhile is left as the other side set it.
+        """
+        result = conn.execute(
+            update(runs)
+            .where(
+                runs.c.id == run_id, runs.c.status == "running", runs.c.lease_owner == self.owner
+            )
+            .values(
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=utcnow(),
+                version=runs.c.version + 1,
+                **values,
+            )
+        )
+        return bool(result.rowcount == 1)
+
+    def cancel(self, run_id: str, *, actor: str, reason: str = "cancelled") -> list[str]:
+        """Cancel the run, its open tasks and its active children; the ids cancelled."""
+        cancelled: list[str] = []
+        pending = [run_id]
+        while pending:
+            current = pending.pop()
+            with self.db.write() as conn:
+                if not self.runs.set_status_if(
+                    conn,
+                    current,
+                    ACTIVE,
+                    status="cancelled",
+                    error=reason,
+                    finished_at=utcnow(),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    wake_at=None,
+                ):
+                    continue
+                self.tasks.cancel_open(conn, current)
+                self.runs.journal(
+                    conn, "run.cancelled", run_id=current, actor=actor, data={"reason": reason}
+                )
+                children = conn.execute(
+                    select(runs.c.id).where(
+                        runs.c.parent_run_id == current, runs.c.status.in_(sorted(ACTIVE))
+                    )
+                ).scalars()
+                pending.extend(children)
+            cancelled.append(current)
+        return cancelled
+
+    def claim_next(self, limit: int = 20) -> list[str]:
+        """Ids of runs this worker may drive now (see :meth:`RunStore.claimable`)."""
+        with self.db.write() as conn:
+            return self.runs.claimable(limit, conn=conn)
+
+    def record_retry(
+        self, run: RunRow, path: str, attempt: int, error: str, wait: timedelta
+    ) -> None:
+        with self.db.write() as conn:
+            self.runs.renew(conn, run.id, self.owner, self.lease_ttl + wait)
+            self.runs.put_step(conn, run.id, path, new=False, attempt=attempt)
+            self.runs.journal(
+                conn,
+                "step.retry",
+                run_id=run.id,
+                actor=self.owner,
+                step_path=path,
+                data={
+                    "attempt": attempt,
+                    "error": self.redact(error),
+                    "wait_seconds": wait.total_seconds(),
+                },
+            )
+
+    @contextmanager
+    def lease_kept(self, run_id: str) -> Iterator[None]:
+        """Renew the lease in the background while a long outside call runs."""
+        stop = threading.Event()
+        interval = max(self.lease_ttl.total_seconds() / 3, 0.05)
+
+        def keep() -> None:
+            while not stop.wait(interval):
+                with self.db.write() as conn:
+                    if not self.runs.renew(conn, run_id, self.owner, self.lease_ttl):
+                        return
+
+        thread = threading.Thread(target=keep, name=f"lease-{run_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()

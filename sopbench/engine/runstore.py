@@ -1,0 +1,257 @@
+"""Reading and writing run state: runs, step states, the journal, leases.
+
+Every statement the engine issues lives here, so the engine itself reads
+like a recipe. Writes that belong together (a step's new state, the run's
+vars, the journal entries, the lease renewal) go into one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from sopbench.errors import NotFound
+from sopbench.store import Database, new_id, utcnow
+from sopbench.store.tables import events, runs, step_states
+
+__all__ = ["ACTIVE", "FINAL", "RunRow", "RunStore", "StepRow", "jsonable"]
+
+FINAL = frozenset({"succeeded", "failed", "cancelled"})
+ACTIVE = frozenset({"pending", "running", "waiting"})
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", by_alias=True)
+    return str(value)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as it reads back from the database (dates become ISO text).
+
+    The engine keeps exactly this form in memory too, so a run renders the
+    same templates whether it ran straight through or was resumed.
+    """
+    return json.loads(json.dumps(value, default=_default))
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: str
+    sop_id: str
+    entity: str
+    status: str
+    wait_kind: str | None
+    dry_run: bool
+    inputs: dict[str, Any]
+    vars: dict[str, Any]
+    outputs: dict[str, Any]
+    definition: dict[str, Any]
+    sop_hash: str
+    parent_run_id: str | None
+    parent_step_path: str | None
+    started_by: str | None
+    error: str | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    wake_at: datetime | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StepRow:
+    path: str
+    step_id: str
+    type: str
+    status: str
+    attempt: int
+    seq: int
+    rendered: Any
+    result: Any
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+_RUN_FIELDS = RunRow.__dataclass_fields__.keys()
+_STEP_FIELDS = StepRow.__dataclass_fields__.keys()
+
+
+class RunStore:
+    """Run state over one :class:`~sopbench.store.Database`."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    # -- runs --------------------------------------------------------------
+
+    def create_run(self, conn: Connection, **values: Any) -> str:
+        run_id = values.pop("id", None) or new_id("run")
+        now = utcnow()
+        conn.execute(
+            insert(runs).values(id=run_id, created_at=now, updated_at=now, version=0, **values)
+        )
+        return run_id
+
+    def get_run(self, run_id: str, conn: Connection | None = None) -> RunRow:
+        if conn is None:
+            with self.db.read() as own:
+                return self.get_run(run_id, own)
+        row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"no run with id '{run_id}'", hint="`sopbench runs` lists runs")
+        return RunRow(**{k: row[k] for k in _RUN_FIELDS})
+
+    def update_run(self, conn: Connection, run_id: str, **values: Any) -> None:
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(updated_at=utcnow(), version=runs.c.version + 1, **values)
+        )
+
+    def set_status_if(
+        self, conn: Connection, run_id: str, allowed: frozenset[str], **values: Any
+    ) -> bool:
+        """Compare-and-set on the run's status; True when this call changed it."""
+        result = conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id, runs.c.status.in_(sorted(allowed)))
+            .values(updated_at=utcnow(), version=runs.c.version + 1, **values)
+        )
+        return result.rowcount == 1
+
+    def count_active(self, conn: Connection, sop_id: str, *, exclude: str | None = None) -> int:
+        query = select(func.count()).where(
+            runs.c.sop_id == sop_id,
+            runs.c.dry_run.is_(False),
+            or_(
+                runs.c.status.in_(["running", "waiting"]),
+                and_(runs.c.status == "pending", runs.c.lease_owner.is_not(None)),
+            ),
+        )
+        if exclude:
+            query = query.where(runs.c.id != exclude)
+        return int(conn.execute(query).scalar_one())
+
+    # -- leases ------------------------------------------------------------
+
+    def claim(self, run_id: str, owner: str, ttl: timedelta) -> bool:
+        """Take the run's lease if it is free or expired and the run can move."""
+        now = utcnow()
+        with self.db.write() as conn:
+            result = conn.execute(
+                update(runs)
+                .where(
+                    runs.c.id == run_id,
+                    runs.c.status.in_(["pending", "running", "waiting"]),
+                    or_(
+                        runs.c.lease_owner.is_(None),
+                        runs.c.lease_owner == owner,
+                        runs.c.lease_expires_at < now,
+                    ),
+                )
+                .values(lease_owner=owner, lease_expires_at=now + ttl, version=runs.c.version + 1)
+            )
+            return result.rowcount == 1
+
+    def renew(self, conn: Connection, run_id: str, owner: str, ttl: timedelta) -> bool:
+        result = conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id, runs.c.lease_owner == owner, runs.c.status == "running")
+            .values(lease_expires_at=utcnow() + ttl)
+        )
+        return result.rowcount == 1
+
+    def release(self, conn: Connection, run_id: str, owner: str) -> None:
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id, runs.c.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+        )
+
+    def claimable(self, limit: int = 20, *, conn: Connection) -> list[str]:
+        """Runs a worker may take: ready, woken, or left behind by a dead holder."""
+        now = utcnow()
+        free = or_(runs.c.lease_owner.is_(None), runs.c.lease_expires_at < now)
+        query = (
+            select(runs.c.id)
+            .where(
+                free,
+                or_(
+                    runs.c.status.in_(["pending", "running"]),
+                    and_(runs.c.status == "waiting", runs.c.wake_at <= now),
+                ),
+            )
+            .order_by(runs.c.created_at)
+            .limit(limit)
+        )
+        if self.db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(conn.execute(query).scalars())
+
+    # -- steps -------------------------------------------------------------
+
+    def steps_of(self, run_id: str, conn: Connection | None = None) -> dict[str, StepRow]:
+        if conn is None:
+            with self.db.read() as own:
+                return self.steps_of(run_id, own)
+        rows = conn.execute(
+            select(step_states).where(step_states.c.run_id == run_id).order_by(step_states.c.seq)
+        ).mappings()
+        return {row["path"]: StepRow(**{k: row[k] for k in _STEP_FIELDS}) for row in rows}
+
+    def put_step(
+        self, conn: Connection, run_id: str, path: str, *, new: bool, **values: Any
+    ) -> None:
+        if new:
+            conn.execute(insert(step_states).values(run_id=run_id, path=path, **values))
+        else:
+            conn.execute(
+                update(step_states)
+                .where(step_states.c.run_id == run_id, step_states.c.path == path)
+                .values(**values)
+            )
+
+    # -- journal -----------------------------------------------------------
+
+    def journal(
+        self,
+        conn: Connection,
+        kind: str,
+        *,
+        run_id: str | None,
+        actor: str,
+        step_path: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        conn.execute(
+            insert(events).values(
+                run_id=run_id,
+                ts=utcnow(),
+                actor=actor,
+                kind=kind,
+                step_path=step_path,
+                data=jsonable(dict(data or {})),
+            )
+        )
+
+    def journal_of(self, run_id: str) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(events).where(events.c.run_id == run_id).order_by(events.c.id)
+            ).mappings()
+            return [dict(row) for row in rows]

@@ -1,0 +1,184 @@
+"""The services the engine offers step handlers (see :class:`~sopbench.engine.call.RunServices`).
+
+Kept apart from the run driver so each stays readable: this half is what a
+handler may ask for (record an effect, open a human task, start a child
+run, get an integration client), the driver is how runs move.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from sopbench.config import Settings
+from sopbench.engine.call import StepCall, idempotency_key
+from sopbench.engine.effects import EffectLog
+from sopbench.engine.runstore import ACTIVE, RunStore, jsonable
+from sopbench.engine.tasks import TaskStore, task_id_for
+from sopbench.errors import ConnectionNotConfigured
+from sopbench.library import Workspace
+from sopbench.store import Database, utcnow
+
+if TYPE_CHECKING:
+    from sopbench.model.sop import SopFile
+
+__all__ = ["ClientFactory", "HandlerServices"]
+
+ClientFactory = Callable[[Any, Settings], Any]
+"""Builds an integration client from a connection (or None) and the settings."""
+
+
+class HandlerServices:
+    """Mixed into :class:`~sopbench.engine.runner.Engine`."""
+
+    db: Database
+    workspace: Workspace
+    settings: Settings
+    clients: dict[str, ClientFactory]
+    owner: str
+    runs: RunStore
+    tasks: TaskStore
+    effects: EffectLog
+    _ready: list[str]
+
+    def start_run(
+        self,
+        sop: SopFile,
+        inputs: Mapping[str, Any],
+        *,
+        started_by: str | None = None,
+        dry_run: bool = False,
+        parent: tuple[str, str] | None = None,
+        run_id: str | None = None,
+    ) -> str:
+        raise NotImplementedError  # pragma: no cover - the Engine implements it
+
+    # -- helpers used by walks and handlers ----------------------------------
+
+    def redact(self, text: str) -> str:
+        return self.settings.secrets.redact(text)
+
+    def clean(self, value: Any) -> Any:
+        """JSON form of ``value`` with every known secret value masked."""
+        data = jsonable(value)
+        text = json.dumps(data)
+        masked = self.redact(text)
+        return data if masked == text else json.loads(masked)
+
+    @cached_property
+    def _entity_contexts(self) -> dict[str, dict[str, Any]]:
+        entities = self.workspace.entities.entities if self.workspace.entities else {}
+        return {
+            eid: {"id": eid, **jsonable(e.model_dump(mode="json"))} for eid, e in entities.items()
+        }
+
+    def entity_context(self, entity_id: str) -> dict[str, Any]:
+        return self._entity_contexts.get(entity_id, {"id": entity_id, "name": entity_id})
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def client(self, kind: str, connection: str | None) -> Any:
+        factory = self.clients.get(kind)
+        conn_model = None
+        if connection is not None:
+            known = self.workspace.connections.connections if self.workspace.connections else {}
+            conn_model = known.get(connection)
+            if conn_model is None:
+                raise ConnectionNotConfigured(
+                    f"connection '{connection}' is not configured",
+                    hint="add it to sops/connections.yaml (or run `sopbench sandbox`)",
+                )
+        if factory is None:
+            what = f"connection '{connection}'" if connection else f"a {kind} client"
+            raise ConnectionNotConfigured(
+                f"{what} is not configured for {kind} steps",
+                hint="configure the integration (or run `sopbench sandbox` to use local doubles)",
+            )
+        return factory(conn_model, self.settings)
+
+    # -- services for handlers ---------------------------------------------------
+
+    def effect(
+        self,
+        call: StepCall,
+        name: str,
+        request: Mapping[str, Any],
+        perform: Callable[[str], Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        key = idempotency_key(call.run.id, call.path, name)
+        return self.effects.once(
+            call.run.id,
+            call.path,
+            key,
+            call.attempt,
+            self.clean(dict(request)),
+            perform,
+            clean=self.clean,
+        )
+
+    def create_task(self, call: StepCall, **fields: Any) -> str:
+        task_id = task_id_for(call.run.id, call.path)
+        with self.db.write() as conn:
+            self.tasks.create(
+                conn,
+                task_id,
+                run_id=call.run.id,
+                step_path=call.path,
+                entity=call.run.entity,
+                started_by=call.run.started_by,
+                **fields,
+            )
+            self.runs.journal(
+                conn,
+                "task.created",
+                run_id=call.run.id,
+                actor=self.owner,
+                step_path=call.path,
+                data={"task_id": task_id, "kind": fields.get("kind")},
+            )
+        return task_id
+
+    def task(self, task_id: str) -> Mapping[str, Any]:
+        return self.tasks.get(task_id)
+
+    def expire_task(self, call: StepCall, task_id: str) -> bool:
+        with self.db.write() as conn:
+            expired = self.tasks.expire(conn, task_id)
+            if expired:
+                self.runs.journal(
+                    conn,
+                    "task.expired",
+                    run_id=call.run.id,
+                    actor="timeout",
+                    step_path=call.path,
+                    data={"task_id": task_id},
+                )
+            return expired
+
+    def start_child(self, call: StepCall, sop_id: str, inputs: Mapping[str, Any]) -> str:
+        child_id = (
+            "run_" + hashlib.sha256(f"{call.run.id}\x00{call.path}".encode()).hexdigest()[:26]
+        )
+        sop = self.workspace.sop(sop_id)
+        started = self.start_run(
+            sop,
+            inputs,
+            started_by=call.run.started_by,
+            dry_run=call.run.dry_run,
+            parent=(call.run.id, call.path),
+            run_id=child_id,
+        )
+        self._ready.append(started)
+        return started
+
+    def run_summary(self, run_id: str) -> Mapping[str, Any]:
+        run = self.runs.get_run(run_id)
+        return {"run_id": run.id, "status": run.status, "outputs": run.outputs, "error": run.error}
+
+    def is_active(self, run_id: str) -> bool:
+        return self.runs.get_run(run_id).status in ACTIVE

@@ -1,0 +1,294 @@
+"""Walking a run's steps: the same code runs a run for the first time and resumes it.
+
+The walk goes through the SOP's steps in order. A step already finished in
+the database is not run again: its stored result is put back into the
+template context, so later templates see exactly what they saw before. The
+first unfinished step is started (or resumed, or retried after a crash),
+and the walk stops at the first step that has to wait.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from sopbench.engine.call import StepCall
+from sopbench.engine.handlers import Blocks, Done, Outcome, StepHandler, Wait
+from sopbench.engine.runstore import RunRow, StepRow, jsonable
+from sopbench.errors import ExpressionError, SopbenchError, StepFailed
+from sopbench.expressions import render_value
+from sopbench.model.sop import RetryPolicy, StepSpec
+from sopbench.model.steps import nested_step_fields
+from sopbench.store import utcnow
+
+if TYPE_CHECKING:
+    from sopbench.engine.runner import Engine
+
+__all__ = ["RunFailed", "Suspended", "Walk"]
+
+
+class Suspended(Exception):
+    """Internal: the walk stopped at a step that waits."""
+
+
+class _StepEnded(Exception):
+    """Internal: the step ended early (recorded as failed with on_error: continue)."""
+
+
+class RunFailed(Exception):
+    """Internal: a step failed with ``on_error: fail``; the run fails."""
+
+    def __init__(self, message: str, step_path: str) -> None:
+        super().__init__(message)
+        self.step_path = step_path
+
+
+@dataclass
+class Walk:
+    """One drive of one run, from its stored state to its next wait or its end."""
+
+    engine: Engine
+    run: RunRow
+    states: dict[str, StepRow]
+    vars: dict[str, Any] = field(default_factory=dict)
+    steps: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.vars = dict(self.run.vars)
+        self._seq = len(self.states)
+
+    # -- context -------------------------------------------------------------
+
+    def context(self, scope: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "inputs": self.run.inputs,
+            "vars": self.vars,
+            "steps": self.steps,
+            "entity": self.engine.entity_context(self.run.entity),
+            "run": {
+                "id": self.run.id,
+                "sop_id": self.run.sop_id,
+                "entity": self.run.entity,
+                "started_by": self.run.started_by,
+                "dry_run": self.run.dry_run,
+                "parent_run_id": self.run.parent_run_id,
+            },
+            **scope,
+        }
+
+    # -- the walk ------------------------------------------------------------
+
+    def block(self, steps: Sequence[StepSpec], prefix: str, scope: Mapping[str, Any]) -> None:
+        for step in steps:
+            self.step(step, f"{prefix}{step.id}", scope)
+
+    def step(self, step: StepSpec, path: str, scope: Mapping[str, Any]) -> None:
+        row = self.states.get(path)
+        if row is not None and row.status in ("succeeded", "skipped", "failed"):
+            self.steps[step.id] = row.result
+            return
+        handler = self.engine.handlers.get(step.type)
+        try:
+            if row is None and not self._wanted(step, path, scope):
+                return
+            call = self._call(step, path, scope, handler, row)
+        except _StepEnded:
+            return
+        if row is None and handler.effects and not self.run.dry_run:
+            self._save(path, step, new=True, status="running", rendered=call.params, attempt=1)
+            row = self.states[path]
+        outcome = self._attempts(step, call, handler, row)
+        self._finish(step, path, call, handler, outcome, scope, row)
+
+    def _wanted(self, step: StepSpec, path: str, scope: Mapping[str, Any]) -> bool:
+        if step.when is None:
+            return True
+        try:
+            wanted = render_value(step.when, self.context(scope))
+        except ExpressionError as exc:
+            self._fail_step(step, path, f"`when`: {exc.message}", None, new=True)
+            raise _StepEnded(path) from None
+        if wanted and wanted != "False":
+            return True
+        self._save(path, step, new=True, status="skipped", result={"skipped": True}, finished=True)
+        self.steps[step.id] = {"skipped": True}
+        return False
+
+    def _call(
+        self,
+        step: StepSpec,
+        path: str,
+        scope: Mapping[str, Any],
+        handler: StepHandler,
+        row: StepRow | None,
+    ) -> StepCall:
+        raw = row.rendered if row is not None else self._render(step, path, scope, handler)
+        try:
+            params = handler.Params.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            self._fail_step(step, path, f"with.{where}: {first['msg']}", raw, new=row is None)
+            raise _StepEnded(path) from None
+        memo = row.result if row is not None and row.status == "waiting" else {}
+        return StepCall(
+            run=self.run,
+            path=path,
+            step=step,
+            params=params,
+            attempt=row.attempt if row is not None else 1,
+            started_at=row.started_at if row is not None else utcnow(),
+            services=self.engine,
+            memo=dict(memo or {}),
+        )
+
+    def _render(
+        self, step: StepSpec, path: str, scope: Mapping[str, Any], handler: StepHandler
+    ) -> Any:
+        skip = frozenset(nested_step_fields(handler.Params))
+        try:
+            return jsonable(render_value(step.with_, self.context(scope), skip=skip))
+        except ExpressionError as exc:
+            self._fail_step(step, path, exc.message, None, new=True)
+            raise _StepEnded(path) from None
+
+    def _attempts(
+        self, step: StepSpec, call: StepCall, handler: StepHandler, row: StepRow | None
+    ) -> Outcome | SopbenchError:
+        policy = step.retry or RetryPolicy(max_attempts=1)
+        waiting = row is not None and row.status == "waiting"
+        while True:
+            try:
+                if self.run.dry_run:
+                    return handler.simulate(call)
+                if waiting:
+                    return handler.resume(call)
+                if handler.effects:
+                    with self.engine.lease_kept(self.run.id):
+                        return handler.run(call)
+                return handler.run(call)
+            except SopbenchError as exc:
+                error: SopbenchError = exc
+            except Exception as exc:  # a handler bug must fail the step, never the engine
+                error = StepFailed(f"{type(exc).__name__}: {exc}")
+            if call.attempt >= policy.max_attempts:
+                return error
+            self._retry(step, call, policy, error)
+
+    def _retry(
+        self, step: StepSpec, call: StepCall, policy: RetryPolicy, error: SopbenchError
+    ) -> None:
+        wait = min(policy.backoff * (2 ** (call.attempt - 1)), policy.max_backoff)
+        if policy.jitter:
+            wait = wait * random.uniform(0.5, 1.0)
+        call.attempt += 1
+        self.engine.record_retry(self.run, call.path, call.attempt, str(error), wait)
+        time.sleep(wait.total_seconds())
+
+    def _finish(
+        self,
+        step: StepSpec,
+        path: str,
+        call: StepCall,
+        handler: StepHandler,
+        outcome: Outcome | SopbenchError,
+        scope: Mapping[str, Any],
+        row: StepRow | None,
+    ) -> None:
+        new = row is None
+        if isinstance(outcome, SopbenchError):
+            self._fail_step(
+                step,
+                path,
+                self.engine.redact(str(outcome)),
+                call.params,
+                new=new,
+                attempt=call.attempt,
+            )
+            return
+        if isinstance(outcome, Wait):
+            self._save(
+                path,
+                step,
+                new=new,
+                status="waiting",
+                rendered=call.params,
+                result=dict(outcome.detail),
+                attempt=call.attempt,
+            )
+            self.engine.mark_waiting(self, path, outcome)
+            raise Suspended(path)
+        if isinstance(outcome, Blocks):
+            if new:
+                self._save(
+                    path,
+                    step,
+                    new=True,
+                    status="running",
+                    rendered=call.params,
+                    attempt=call.attempt,
+                )
+            results = []
+            for block in outcome.blocks:
+                self.block(block.steps, f"{path}{block.label}.", {**scope, **block.scope})
+                results.append({s.id: self.steps.get(s.id) for s in block.steps})
+            self._finish(
+                step, path, call, handler, handler.collect(call, results), scope, self.states[path]
+            )
+            return
+        self._succeed(step, path, call, outcome, new=new)
+
+    def _succeed(
+        self, step: StepSpec, path: str, call: StepCall, outcome: Done, *, new: bool
+    ) -> None:
+        result = jsonable(dict(outcome.result))
+        if outcome.vars:
+            self.vars.update(jsonable(dict(outcome.vars)))
+        self._save(
+            path,
+            step,
+            new=new,
+            status="succeeded",
+            rendered=call.params,
+            result=result,
+            attempt=call.attempt,
+            finished=True,
+            vars_changed=bool(outcome.vars),
+        )
+        self.steps[step.id] = result
+
+    def _fail_step(
+        self, step: StepSpec, path: str, message: str, params: Any, *, new: bool, attempt: int = 1
+    ) -> None:
+        self._save(
+            path,
+            step,
+            new=new,
+            status="failed",
+            rendered=params,
+            result={"error": message, "failed": True},
+            error=message,
+            attempt=attempt,
+            finished=True,
+        )
+        self.steps[step.id] = {"error": message, "failed": True}
+        if step.on_error == "fail":
+            raise RunFailed(f"step '{step.id}' failed: {message}", path)
+
+    def _save(self, path: str, step: StepSpec, *, new: bool, status: str, **values: Any) -> None:
+        if new:
+            self._seq += 1
+        self.states[path] = self.engine.save_step(
+            self,
+            path,
+            step,
+            new=new and path not in self.states,
+            status=status,
+            seq=self._seq,
+            **values,
+        )

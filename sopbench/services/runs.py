@@ -1,0 +1,265 @@
+"""Run services: start, dry-run, list, show, decide, cancel, recover, work.
+
+The CLI and the dashboard both call these; neither talks to the engine or
+the database directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from sopbench.config import Settings
+from sopbench.engine import Engine
+from sopbench.engine.runstore import FINAL, RunRow, StepRow
+from sopbench.engine.services import ClientFactory
+from sopbench.errors import DecisionRefused, NotFound
+from sopbench.library import Workspace, load_workspace
+from sopbench.steps import builtin_handlers
+from sopbench.store import Database, open_database
+from sopbench.store.tables import human_tasks, runs
+
+__all__ = ["RunService", "RunView"]
+
+_ACTIONS = {
+    "approval": ("approve", "reject"),
+    "media": ("approve", "reject"),
+    "review": ("approve", "reject"),
+    "manual": ("complete",),
+}
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A run with its steps, as shown by ``run``, ``dry-run`` and ``show``."""
+
+    run: RunRow
+    steps: list[StepRow]
+
+    def as_dict(self) -> dict[str, Any]:
+        run = self.run
+        return {
+            "run_id": run.id,
+            "sop_id": run.sop_id,
+            "entity": run.entity,
+            "status": run.status,
+            "wait_kind": run.wait_kind,
+            "dry_run": run.dry_run,
+            "inputs": run.inputs,
+            "vars": run.vars,
+            "outputs": run.outputs,
+            "error": run.error,
+            "started_by": run.started_by,
+            "parent_run_id": run.parent_run_id,
+            "created_at": run.created_at,
+            "finished_at": run.finished_at,
+            "wake_at": run.wake_at,
+            "steps": [
+                {
+                    "path": s.path,
+                    "type": s.type,
+                    "status": s.status,
+                    "attempt": s.attempt,
+                    "with": s.rendered,
+                    "result": s.result,
+                    "error": s.error,
+                }
+                for s in self.steps
+            ],
+        }
+
+
+class RunService:
+    """One workspace's runs, over its database."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        workspace: Workspace | None = None,
+        database: Database | None = None,
+        clients: Mapping[str, ClientFactory] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.workspace = workspace or load_workspace(settings.home)
+        self.db = database or open_database(settings)
+        self.engine = Engine(
+            self.db, self.workspace, settings, handlers=builtin_handlers(), clients=clients
+        )
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # -- starting ----------------------------------------------------------------
+
+    def start(
+        self,
+        sop_id: str,
+        inputs: Mapping[str, Any],
+        *,
+        started_by: str | None = None,
+        dry_run: bool = False,
+        detach: bool = False,
+    ) -> RunView:
+        """Start a run; unless ``detach``, drive it here until it first waits or ends."""
+        sop = self.workspace.sop(sop_id)
+        run_id = self.engine.start_run(sop, inputs, started_by=started_by, dry_run=dry_run)
+        if not detach:
+            self.engine.drive(run_id)
+        return self.view(run_id)
+
+    def dry_run_all(self) -> list[RunView]:
+        """Dry-run every SOP with each of its example inputs (or none when it has none)."""
+        self.workspace.raise_if_invalid()
+        views = []
+        for sop in sorted(self.workspace.sops.values(), key=lambda s: s.sop_id):
+            for example in sop.examples or [{}]:
+                views.append(self.start(sop.sop_id, example, started_by="dry-run", dry_run=True))
+        return views
+
+    # -- reading -----------------------------------------------------------------
+
+    def view(self, run_id: str) -> RunView:
+        run = self.engine.runs.get_run(run_id)
+        return RunView(run, list(self.engine.runs.steps_of(run_id).values()))
+
+    def journal(self, run_id: str) -> list[dict[str, Any]]:
+        self.engine.runs.get_run(run_id)
+        return self.engine.runs.journal_of(run_id)
+
+    def list_runs(
+        self,
+        *,
+        entity: str | None = None,
+        sop_id: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+    ) -> list[RunRow]:
+        query = select(runs.c.id).order_by(runs.c.created_at.desc()).limit(limit)
+        if entity:
+            query = query.where(runs.c.entity == entity)
+        if sop_id:
+            query = query.where(runs.c.sop_id == sop_id)
+        if status:
+            query = query.where(runs.c.status == status)
+        with self.db.read() as conn:
+            ids = list(conn.execute(query).scalars())
+            return [self.engine.runs.get_run(run_id, conn) for run_id in ids]
+
+    def tasks(
+        self, *, person: str | None = None, status: str = "open", limit: int = 200
+    ) -> list[dict[str, Any]]:
+        """Human tasks; with ``person``, only those that person may decide."""
+        query = select(human_tasks).order_by(human_tasks.c.created_at).limit(limit)
+        if status != "all":
+            query = query.where(human_tasks.c.status == status)
+        with self.db.read() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        if person is None:
+            return rows
+        people = self.workspace.people
+        member = people.people.get(person) if people else None
+        if member is None:
+            raise NotFound(f"'{person}' is not in sops/people.yaml")
+        return [
+            r
+            for r in rows
+            if r["started_by"] != person
+            and ("*" in member.entities or r["entity"] in member.entities)
+            and (not r["approvers"] or set(r["approvers"]) & set(member.roles))
+        ]
+
+    # -- deciding ------------------------------------------------------------------
+
+    def decide(
+        self,
+        task_id: str,
+        *,
+        person: str,
+        action: str,
+        comment: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+        continue_run: bool = True,
+    ) -> dict[str, Any]:
+        """Record a decision; once it settles the task, continue the run here (unless told not)."""
+        engine = self.engine
+        with self.db.write() as conn:
+            task = engine.tasks.get(task_id, conn)
+            allowed = _ACTIONS.get(task["kind"], ())
+            if action not in allowed:
+                raise DecisionRefused(
+                    f"a {task['kind']} task is decided with {' or '.join(allowed)}, not {action}"
+                )
+            decision = engine.tasks.decide(
+                conn,
+                task_id,
+                person=person,
+                action=action,
+                comment=comment,
+                fields=fields or {},
+                people=self.workspace.people,
+            )
+            engine.runs.journal(
+                conn,
+                "task.decided" if decision.settled else "task.vote",
+                run_id=decision.run_id,
+                actor=person,
+                step_path=task["step_path"],
+                data={
+                    "task_id": task_id,
+                    "action": action,
+                    "comment": comment,
+                    "status": decision.status,
+                    "approvals": decision.approvals,
+                    "required": decision.required,
+                },
+            )
+            if decision.settled:
+                engine.runs.set_status_if(
+                    conn, decision.run_id, frozenset({"waiting"}), status="pending", wake_at=None
+                )
+        run_status = engine.runs.get_run(decision.run_id).status
+        if decision.settled and continue_run:
+            run_status = engine.drive(decision.run_id)
+        return {
+            "task_id": task_id,
+            "status": decision.status,
+            "settled": decision.settled,
+            "approvals": decision.approvals,
+            "required": decision.required,
+            "run_id": decision.run_id,
+            "run_status": run_status,
+        }
+
+    def cancel(self, run_id: str, *, actor: str, reason: str = "cancelled") -> list[str]:
+        run = self.engine.runs.get_run(run_id)
+        if run.status in FINAL:
+            raise DecisionRefused(f"run {run_id} is already {run.status}")
+        return self.engine.cancel(run_id, actor=actor, reason=reason)
+
+    # -- workers ---------------------------------------------------------------------
+
+    def recover(self, *, limit: int = 100) -> list[tuple[str, str]]:
+        """Drive every run that is ready, due, or whose holder's lease expired, once."""
+        moved = []
+        for run_id in self.engine.claim_next(limit):
+            moved.append((run_id, self.engine.drive(run_id)))
+        return moved
+
+    def work(self, *, poll: float = 1.0, max_idle: float | None = None, stop: Any = None) -> int:
+        """Loop over :meth:`recover` until ``stop()`` is true or idle for ``max_idle`` seconds."""
+        driven, idle_since = 0, time.monotonic()
+        while not (stop is not None and stop()):
+            moved = self.recover()
+            driven += len(moved)
+            if moved:
+                idle_since = time.monotonic()
+            elif max_idle is not None and time.monotonic() - idle_since >= max_idle:
+                break
+            else:
+                time.sleep(poll)
+        return driven

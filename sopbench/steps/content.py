@@ -1,0 +1,88 @@
+"""Content steps: ``content_generate`` (drafts per platform) and ``social_post``.
+
+Both go through the content service (drafts, templates, the LLM) and the
+publishing integration; until those are configured a real run fails with a
+clear "not configured" message, and a dry-run simulates them.
+"""
+
+from __future__ import annotations
+
+from sopbench.engine.call import StepCall
+from sopbench.engine.handlers import Done, Outcome, Wait
+from sopbench.model.steps import ContentGenerateParams, SocialPostParams
+from sopbench.steps._base import BaseHandler
+
+__all__ = ["ContentGenerate", "SocialPost"]
+
+
+class ContentGenerate(BaseHandler):
+    Params = ContentGenerateParams
+    effects = True
+
+    def run(self, call: StepCall) -> Outcome:
+        params = call.typed(ContentGenerateParams)
+        content = call.services.client("content", None)
+        request = params.model_dump(mode="json", by_alias=True)
+        made = call.effect(
+            "drafts",
+            request,
+            lambda key: content.generate(
+                entity=call.run.entity,
+                params=params,
+                run_id=call.run.id,
+                step_path=call.path,
+                idempotency_key=key,
+            ),
+        )
+        draft_ids = list(made["draft_ids"])
+        if params.review == "wait":
+            return Wait("review", detail={"draft_ids": draft_ids})
+        return Done({"draft_ids": draft_ids})
+
+    def resume(self, call: StepCall) -> Outcome:
+        draft_ids = call.memo.get("draft_ids")
+        if not draft_ids:
+            return self.run(call)
+        content = call.services.client("content", None)
+        if content.all_decided(draft_ids):
+            return Done({"draft_ids": draft_ids, "decisions": content.decisions(draft_ids)})
+        return Wait("review", detail={"draft_ids": draft_ids})
+
+    def simulate(self, call: StepCall) -> Outcome:
+        params = call.typed(ContentGenerateParams)
+        source = params.template or "llm prompt"
+        return Done(
+            {
+                "draft_ids": [f"dry-run-{platform}" for platform in params.platforms],
+                "simulated": True,
+                "source": source,
+            }
+        )
+
+
+class SocialPost(BaseHandler):
+    """Publish (or schedule) approved drafts; drafts edited after approval are refused."""
+
+    Params = SocialPostParams
+    effects = True
+
+    def _drafts(self, call: StepCall) -> list[str]:
+        drafts = call.typed(SocialPostParams).drafts
+        return [drafts] if isinstance(drafts, str) else list(drafts)
+
+    def run(self, call: StepCall) -> Outcome:
+        params = call.typed(SocialPostParams)
+        publisher = call.services.client(params.via, params.connection)
+        posted = call.effect(
+            "publish",
+            {"drafts": self._drafts(call), "publish_at": params.publish_at},
+            lambda key: publisher.publish_drafts(
+                self._drafts(call), publish_at=params.publish_at, idempotency_key=key
+            ),
+        )
+        return Done({"post_ids": list(posted["post_ids"])})
+
+    def simulate(self, call: StepCall) -> Outcome:
+        return Done(
+            {"post_ids": [f"dry-run-post-{d}" for d in self._drafts(call)], "simulated": True}
+        )
