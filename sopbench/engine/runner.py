@@ -15,7 +15,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from sopbench.config import Settings
 from sopbench.engine.definitions import sop_from_definition
 from sopbench.engine.effects import EffectLog
 from sopbench.engine.handlers import HandlerRegistry, Wait
+from sopbench.engine.hooks import HookCaller
 from sopbench.engine.runstore import ACTIVE, RunRow, RunStore, StepRow, jsonable
 from sopbench.engine.services import ClientFactory, HandlerServices
 from sopbench.engine.tasks import TaskStore
@@ -66,6 +67,7 @@ class Engine(HandlerServices):
         clients: Mapping[str, ClientFactory] | None = None,
         lease_ttl: timedelta = timedelta(seconds=30),
         owner: str | None = None,
+        hooks: Sequence[object] = (),
     ) -> None:
         self.db = database
         self.workspace = workspace
@@ -78,6 +80,7 @@ class Engine(HandlerServices):
         self.tasks = TaskStore(database)
         self.effects = EffectLog(database)
         self._ready: list[str] = []
+        self.hook = HookCaller(hooks)
 
     # -- starting runs ---------------------------------------------------------
 
@@ -168,6 +171,7 @@ class Engine(HandlerServices):
         with self.db.write() as conn:
             self.runs.update_run(conn, run_id, status="running", wait_kind=None, wake_at=None)
             self.runs.journal(conn, "run.running", run_id=run_id, actor=self.owner)
+        self.hook("on_run_start", run_id=run_id, sop_id=run.sop_id)
         walk = Walk(self, run, self.runs.steps_of(run_id))
         try:
             walk.block(sop.steps, "", {})
@@ -199,7 +203,7 @@ class Engine(HandlerServices):
     ) -> None:
         run = walk.run
         with self.db.write() as conn:
-            self.runs.update_run(
+            if not self._still_mine(
                 conn,
                 run.id,
                 status=status,
@@ -208,9 +212,8 @@ class Engine(HandlerServices):
                 vars=self.clean(walk.vars),
                 finished_at=utcnow(),
                 wake_at=None,
-                lease_owner=None,
-                lease_expires_at=None,
-            )
+            ):
+                return
             self.runs.journal(
                 conn,
                 f"run.{status}",
@@ -222,6 +225,7 @@ class Engine(HandlerServices):
                 conn, run.parent_run_id, frozenset({"waiting"}), status="pending", wake_at=None
             ):
                 self._ready.append(run.parent_run_id)
+        self.hook("on_run_end", run_id=run.id, status=status)
 
     # -- persistence called by the walk ----------------------------------------
 
@@ -296,16 +300,17 @@ class Engine(HandlerServices):
     def mark_waiting(self, walk: Walk, path: str, outcome: Wait) -> None:
         """The run waits: release the lease and say until when a worker should look."""
         with self.db.write() as conn:
-            self.runs.update_run(
+            if not self._still_mine(
                 conn,
                 walk.run.id,
                 status="waiting",
                 wait_kind=outcome.kind,
                 wake_at=outcome.wake_at,
                 vars=self.clean(walk.vars),
-                lease_owner=None,
-                lease_expires_at=None,
-            )
+            ):
+                raise LeaseLost(
+                    f"run {walk.run.id} was taken over or cancelled", run_id=walk.run.id
+                )
             self.runs.journal(
                 conn,
                 "run.waiting",

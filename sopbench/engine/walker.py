@@ -102,6 +102,7 @@ class Walk:
         if row is None and handler.effects and not self.run.dry_run:
             self._save(path, step, new=True, status="running", rendered=call.params, attempt=1)
             row = self.states[path]
+        self.engine.hook("on_step_start", run_id=self.run.id, path=path, step=step)
         outcome = self._attempts(step, call, handler, row)
         self._finish(step, path, call, handler, outcome, scope, row)
 
@@ -281,6 +282,11 @@ class Walk:
             raise RunFailed(f"step '{step.id}' failed: {message}", path)
 
     def _save(self, path: str, step: StepSpec, *, new: bool, status: str, **values: Any) -> None:
+        self._write(path, step, new=new, status=status, **values)
+        if status in ("succeeded", "failed", "skipped"):
+            self.engine.hook("on_step_end", run_id=self.run.id, path=path, step=step, status=status)
+
+    def _write(self, path: str, step: StepSpec, *, new: bool, status: str, **values: Any) -> None:
         if new:
             self._seq += 1
         self.states[path] = self.engine.save_step(
