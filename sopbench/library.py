@@ -177,5 +177,5 @@ def load_workspace(home: str | Path) -> Workspace:
             workspace.sops.setdefault(sop.sop_id, sop)
     bad_paths = cross_check(workspace)
     workspace.sops = {k: v for k, v in workspace.sops.items() if v.path not in bad_paths}
-    workspace.problems.sort()
+    workspace.problems = sorted(set(workspace.problems))  # merged copies repeat theirs
     return workspace

@@ -24,7 +24,7 @@ from sopbench.model.registry import step_param_models
 from sopbench.model.sop import SopFile, StepSpec
 from sopbench.model.steps import StepParams, nested_step_fields
 from sopbench.suggest import did_you_mean
-from sopbench.validation import not_a_template, validate_model
+from sopbench.validation import describe_value, not_a_template, validate_model
 from sopbench.yamlsource import DataPath, Pos, YamlDocument
 
 __all__ = ["check_sop"]
@@ -334,7 +334,7 @@ def check_sop(doc: YamlDocument) -> SopFile | None:
     """The validated SOP of ``doc``, or None; problems are appended to ``doc.problems``."""
     data = doc.data
     if not isinstance(data, dict):
-        what = "empty" if data is None else "not a mapping"
+        what = "empty" if data is None else describe_value(data)
         doc.problems.append(
             doc.problem_at_value((), f"a SOP file must be a mapping of fields, this one is {what}")
         )

@@ -7,8 +7,9 @@ the database directly.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -83,12 +84,22 @@ class RunService:
         workspace: Workspace | None = None,
         database: Database | None = None,
         clients: Mapping[str, ClientFactory] | None = None,
+        hooks: Sequence[object] = (),
+        lease_ttl: timedelta = timedelta(seconds=30),
     ) -> None:
+        """``hooks`` observe the run lifecycle (see :mod:`sopbench.engine.hooks`);
+        ``lease_ttl`` is how long a dead driver keeps its runs before others take over."""
         self.settings = settings
         self.workspace = workspace or load_workspace(settings.home)
         self.db = database or open_database(settings)
         self.engine = Engine(
-            self.db, self.workspace, settings, handlers=builtin_handlers(), clients=clients
+            self.db,
+            self.workspace,
+            settings,
+            handlers=builtin_handlers(),
+            clients=clients,
+            hooks=hooks,
+            lease_ttl=lease_ttl,
         )
 
     def close(self) -> None:
