@@ -174,7 +174,9 @@ def _message(error: dict[str, Any], field: str, model: type[BaseModel]) -> str:
         return _prefixed(field, f"needs {bound} {limit} item(s), has {ctx['actual_length']}")
     for bound, words in _BOUNDS.items():
         if bound in ctx and kind.startswith(("greater_than", "less_than")):
-            return _prefixed(field, f"must be {words} {ctx[bound]}, got {describe_value(value)}")
+            limit = ctx[bound]
+            shown = f"{limit:g}" if isinstance(limit, float) else str(limit)
+            return _prefixed(field, f"must be {words} {shown}, got {describe_value(value)}")
     return _prefixed(field, str(error["msg"]))
 
 

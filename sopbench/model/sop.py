@@ -36,13 +36,17 @@ class StepSpec(Strict):
 
     id: Identifier = Field(description="Unique in the SOP, nested steps included.")
     type: str = Field(description="One of the registered step types.")
-    name: str | None = None
-    description: str | None = None
+    name: str | None = Field(default=None, description="Short title shown to people.")
+    description: str | None = Field(default=None, description="Longer explanation.")
     when: str | bool | None = Field(default=None, description="Skip the step when false.")
-    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
-    retry: RetryPolicy | None = None
+    with_: dict[str, Any] = Field(
+        default_factory=dict, alias="with", description="The step type's own fields (below)."
+    )
+    retry: RetryPolicy | None = Field(default=None, description="Try a failing step again.")
     timeout: Duration | None = Field(default=None, description="Limit on one try of the step.")
-    on_error: Literal["fail", "continue"] = "fail"
+    on_error: Literal["fail", "continue"] = Field(
+        default="fail", description="`continue` records the failure and goes on."
+    )
 
     _params: StepParams | None = PrivateAttr(default=None)
     _children: dict[str, list[StepSpec]] = PrivateAttr(default_factory=dict)
