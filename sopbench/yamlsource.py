@@ -124,8 +124,9 @@ class YamlDocument:
 
 def _pos(node: Node) -> Pos:
     mark = node.start_mark
-    block = isinstance(node, ScalarNode) and node.style in ("|", ">")
-    return Pos(mark.line + 1, mark.column + 1, block)
+    return Pos(
+        mark.line + 1, mark.column + 1, node.__class__ is ScalarNode and node.style in ("|", ">")
+    )
 
 
 class _Builder:

@@ -24,6 +24,11 @@ def _register_commands() -> None:
     from sopbench.cli import runs, workspace  # noqa: F401
 
 
+def _wants_traceback(argv: Sequence[str] | None) -> bool:
+    args = sys.argv[1:] if argv is None else list(argv)
+    return "--traceback" in args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sopbench`` console script."""
     _register_commands()
@@ -43,6 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except Exception as exc:  # a bug: one clear line, the traceback only on request
+        if _wants_traceback(argv):
+            raise
+        click.echo(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(this is a sopbench bug; rerun with --traceback and report it)",
+            err=True,
+        )
+        return 1
     return result if isinstance(result, int) else 0
 
 

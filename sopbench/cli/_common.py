@@ -22,9 +22,10 @@ __all__ = ["cli", "echo_json", "echo_table", "json_option", "settings_of"]
     default=None,
     help="Workspace folder (default: $SOPBENCH_HOME, else the current directory).",
 )
+@click.option("--traceback", is_flag=True, help="Show the Python traceback of internal errors.")
 @click.version_option(package_name="sopbench")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None) -> None:
+def cli(ctx: click.Context, home: str | None, traceback: bool) -> None:
     """Run small-business SOPs as durable, reviewable workflows."""
     ctx.obj = {"home": home}
 

@@ -48,8 +48,9 @@ class StepSpec(Strict):
         default="fail", description="`continue` records the failure and goes on."
     )
 
+    # Plain defaults (no factories): pydantic inspects factories on every instance.
     _params: StepParams | None = PrivateAttr(default=None)
-    _children: dict[str, list[StepSpec]] = PrivateAttr(default_factory=dict)
+    _children: dict[str, list[StepSpec]] | None = PrivateAttr(default=None)
 
     @property
     def params(self) -> StepParams | None:
@@ -59,7 +60,7 @@ class StepSpec(Strict):
     @property
     def children(self) -> dict[str, list[StepSpec]]:
         """Nested step lists by ``with`` key (``then``, ``else``, ``steps``)."""
-        return self._children
+        return self._children or {}
 
     def title(self) -> str:
         return self.name or self.id.replace("_", " ")
