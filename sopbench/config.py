@@ -14,6 +14,17 @@ Settings (environment variable, then ``<home>/.env``, then default):
     ``postgresql+psycopg://user@host:port/db``.
 ``SOPBENCH_LLM_URL``, ``SOPBENCH_LLM_MODEL``, ``SOPBENCH_LLM_KEY``
     An OpenAI-compatible LLM endpoint; without a URL the embedded model is used.
+``SOPBENCH_SMTP_URL``
+    The mail server of email channels that name no connection:
+    ``smtp://user@host:587`` (STARTTLS), ``smtps://user@host:465`` (TLS) or
+    ``smtp+plain://host:25`` (no TLS; local relays only); ``?from=addr`` sets
+    the sender. The password is the channel's ``secret``.
+``SOPBENCH_SANDBOX_FILE``
+    The overlay written by a running ``sopbench sandbox`` (default:
+    ``<home>/.sopbench/sandbox.json``; ``off`` ignores any). While its process
+    is alive, its connections, settings and fake secrets win over the
+    workspace's, so every integration talks to the local doubles; see
+    :class:`Sandbox`.
 
 Secrets are referenced by name in SOP files and resolved here, at call
 time, never copied into settings objects that get logged or stored.
@@ -21,16 +32,28 @@ time, never copied into settings objects that get logged or stored.
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sopbench.errors import ConfigError, SecretMissing
 
-__all__ = ["Secrets", "Settings", "load_settings", "parse_dotenv"]
+__all__ = [
+    "Sandbox",
+    "Secrets",
+    "Settings",
+    "load_settings",
+    "parse_dotenv",
+    "read_sandbox",
+    "sandbox_path",
+]
 
 STATE_DIR = ".sopbench"
+SANDBOX_FILE = "sandbox.json"
 
 
 def parse_dotenv(text: str, *, path: str = ".env") -> dict[str, str]:
@@ -89,6 +112,87 @@ class Secrets:
 
 
 @dataclass(frozen=True)
+class Sandbox:
+    """A running ``sopbench sandbox``: the local doubles the workspace points at.
+
+    Read from the JSON overlay the sandbox command writes (and deletes when it
+    stops)::
+
+        {"pid": 4242, "host": "laptop",
+         "services": {"canva": "http://127.0.0.1:40001", ...},
+         "connections": {"canva": {"type": "canva", "base_url": "...", "secret": "CANVA_TOKEN"}},
+         "settings": {"SOPBENCH_LLM_URL": "http://127.0.0.1:40002/v1", ...},
+         "secrets": {"CANVA_TOKEN": "sandbox-canva-...", ...}}
+
+    ``connections`` hold the fields of a workspace ``Connection`` by name;
+    the secret values are fakes the doubles accept (they are never real).
+    """
+
+    path: Path
+    pid: int
+    services: Mapping[str, str] = field(default_factory=dict)
+    connections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def connection(self, name: str) -> Mapping[str, Any] | None:
+        """The sandbox connection called ``name``, if the sandbox has one."""
+        return self.connections.get(name)
+
+    def connection_of_type(self, type_: str) -> Mapping[str, Any] | None:
+        """The sandbox connection of a service type (``canva``, ``video`` ...)."""
+        if type_ in self.connections and self.connections[type_].get("type") == type_:
+            return self.connections[type_]
+        for fields in self.connections.values():
+            if fields.get("type") == type_:
+                return fields
+        return None
+
+
+def _alive(pid: int, host: str | None) -> bool:
+    if host and host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sandbox_path(home: Path, environ: Mapping[str, str]) -> Path | None:
+    """Where the sandbox overlay of ``home`` lives (None when turned ``off``)."""
+    chosen = environ.get("SOPBENCH_SANDBOX_FILE")
+    if chosen and chosen.lower() == "off":
+        return None
+    return Path(chosen).expanduser() if chosen else home / STATE_DIR / SANDBOX_FILE
+
+
+def read_sandbox(path: Path) -> tuple[Sandbox, dict[str, str], dict[str, str]] | None:
+    """The sandbox overlay at ``path`` with its settings and secrets, or None.
+
+    None when the file is missing, unreadable or left behind by a sandbox
+    process that is gone.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("pid"), int):
+        return None
+    if not _alive(data["pid"], data.get("host")):
+        return None
+    sandbox = Sandbox(
+        path=path,
+        pid=data["pid"],
+        services={str(k): str(v) for k, v in dict(data.get("services") or {}).items()},
+        connections={str(k): dict(v) for k, v in dict(data.get("connections") or {}).items()},
+    )
+    settings = {str(k): str(v) for k, v in dict(data.get("settings") or {}).items()}
+    secrets = {str(k): str(v) for k, v in dict(data.get("secrets") or {}).items()}
+    return sandbox, settings, secrets
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where the workspace is and which services it talks to."""
 
@@ -96,6 +200,9 @@ class Settings:
     db_url: str
     llm_url: str | None = None
     llm_model: str | None = None
+    smtp_url: str | None = None
+    sandbox: Sandbox | None = field(default=None, compare=False)
+    """Set while a ``sopbench sandbox`` runs for this workspace."""
     secrets: Secrets = field(default_factory=lambda: Secrets([]), compare=False, repr=False)
 
     @property
@@ -135,14 +242,25 @@ def load_settings(
     if env_file.is_file():
         dotenv = parse_dotenv(env_file.read_text(encoding="utf-8"), path=str(env_file))
 
+    sandbox: Sandbox | None = None
+    sandbox_settings: dict[str, str] = {}
+    sandbox_secrets: dict[str, str] = {}
+    overlay = sandbox_path(home_path, {**dotenv, **env})
+    if overlay is not None:
+        found = read_sandbox(overlay)
+        if found is not None:
+            sandbox, sandbox_settings, sandbox_secrets = found
+
     def setting(name: str) -> str | None:
-        return env.get(name) or dotenv.get(name) or None
+        return sandbox_settings.get(name) or env.get(name) or dotenv.get(name) or None
 
     default_db = f"sqlite:///{home_path / STATE_DIR / 'sopbench.db'}"
     return Settings(
         home=home_path,
-        db_url=setting("SOPBENCH_DB_URL") or default_db,
+        db_url=env.get("SOPBENCH_DB_URL") or dotenv.get("SOPBENCH_DB_URL") or default_db,
         llm_url=setting("SOPBENCH_LLM_URL"),
         llm_model=setting("SOPBENCH_LLM_MODEL"),
-        secrets=Secrets([env, dotenv]),
+        smtp_url=setting("SOPBENCH_SMTP_URL"),
+        sandbox=sandbox,
+        secrets=Secrets([sandbox_secrets, env, dotenv] if sandbox else [env, dotenv]),
     )

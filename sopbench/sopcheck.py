@@ -108,7 +108,7 @@ class _SopChecker:
                 raw_with,
                 base=(*at, "with"),
                 problems=self.problems,
-                keep=not_a_template,
+                keep=lambda error: not_a_template(error) and not _inside(error, nested),
             )
         for key, value in raw_with.items():
             if key not in nested:
@@ -212,9 +212,9 @@ class _SopChecker:
         for name in sorted(info.names - known):
             hint = did_you_mean(name, known)
             if not hint and name == "item":
-                loop_names = ", ".join(sorted(scope.local_names))
+                loop_names = " or ".join(f"'{n}'" for n in sorted(scope.local_names))
                 hint = (
-                    f" (this loop names its items {loop_names!r} with `as`)"
+                    f" (this loop names its items {loop_names} with `as`)"
                     if loop_names
                     else " (`item` exists only inside a loop's steps)"
                 )
@@ -357,6 +357,12 @@ def check_sop(doc: YamlDocument) -> SopFile | None:
         return None
     sop._path = doc.path
     return sop
+
+
+def _inside(error: dict[str, Any], nested: list[str]) -> bool:
+    """An error inside a nested step list: the step walker reports those itself."""
+    loc = error["loc"]
+    return len(loc) > 1 and loc[0] in nested
 
 
 def _not_a_step_error(error: dict[str, Any]) -> bool:

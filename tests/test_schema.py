@@ -10,14 +10,13 @@ import jsonschema
 import pytest
 import yaml
 
+from sopbench.library import sop_files
 from sopbench.model.registry import step_param_models
 from sopbench.schema import SCHEMA_KINDS, schema_for, write_schemas
 
 REFERENCE = Path(__file__).resolve().parents[1] / "sops"
 BASE = Path(__file__).parent / "fixtures" / "workspace_base" / "sops"
-REFERENCE_SOPS = sorted(
-    p for p in REFERENCE.rglob("*.yaml") if p.parent != REFERENCE and "prompts" not in p.parts
-)
+REFERENCE_SOPS = sop_files(REFERENCE)
 
 
 def as_json(path: Path) -> Any:

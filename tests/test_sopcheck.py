@@ -87,7 +87,7 @@ def test_template_values_are_still_read_for_references() -> None:
             with: {title: Go?, approvers: [manager], required: "{{ inputs.count }}"}
         """
     )
-    assert found == ["7:57: unknown input 'count' (declare it under `inputs:`)"]
+    assert found == ["7:60: unknown input 'count' (declare it under `inputs:`)"]
 
 
 def test_earlier_steps_are_visible_later_ones_are_not() -> None:
@@ -103,7 +103,7 @@ def test_earlier_steps_are_visible_later_ones_are_not() -> None:
         """
     )
     assert found == [
-        "7:30: step 'second' has not run yet here: it comes later, encloses this step "
+        "7:25: step 'second' has not run yet here: it comes later, encloses this step "
         "or is in another branch"
     ]
 
@@ -151,11 +151,12 @@ def test_condition_branches_do_not_see_each_other() -> None:
                 - {id: no_path, type: notification, with: {message: "{{ steps.yes_path.x }}"}}
           - id: after
             type: notification
-            with: {message: "{{ steps.yes_path.x }} {{ steps.no_path.x }} {{ steps.branch.branch }}"}
+            with:
+              message: "{{ steps.yes_path.x }} {{ steps.no_path.x }} {{ steps.branch.branch }}"
         """
     )
     assert found == [
-        "12:67: step 'yes_path' has not run yet here: it comes later, encloses this step "
+        "12:65: step 'yes_path' has not run yet here: it comes later, encloses this step "
         "or is in another branch"
     ]
 
@@ -181,7 +182,8 @@ def test_loop_item_names() -> None:
             with: {message: "{{ row }}"}
         """
     )
-    assert found == ["19:30: unknown name 'row' in template"]
+    # outside the loop `row` is unknown (the suggestion is the closest known name)
+    assert found == ["19:25: unknown name 'row' in template (did you mean 'now'?)"]
 
 
 def test_a_steps_own_when_cannot_read_itself() -> None:
@@ -203,12 +205,13 @@ def test_unknown_names_get_suggestions() -> None:
         steps:
           - id: tell
             type: notification
-            with: {message: "{{ step.tell }} {{ var.x }} {{ entity.name }} {{ run.id }} {{ now() }}"}
+            with:
+              message: "{{ step.tell }} {{ var.x }} {{ entity.name }} {{ run.id }} {{ now() }}"
         """
     )
     assert found == [
-        "7:30: unknown name 'step' in template (did you mean 'steps'?)",
-        "7:47: unknown name 'var' in template (did you mean 'vars'?)",
+        "8:20: unknown name 'step' in template (did you mean 'steps'?)",
+        "8:36: unknown name 'var' in template (did you mean 'vars'?)",
     ]
 
 
@@ -218,12 +221,12 @@ def test_references_by_subscript() -> None:
         steps:
           - id: tell
             type: notification
-            with: {message: "{{ steps['missing'].x }} {{ inputs[\\"nope\\"] }}"}
+            with: {message: "{{ steps['missing'].x }} {{ inputs['nope'] }}"}
         """
     )
     assert found == [
-        "7:30: unknown step 'missing'",
-        "7:53: unknown input 'nope' (declare it under `inputs:`)",
+        "7:25: unknown step 'missing'",
+        "7:50: unknown input 'nope' (declare it under `inputs:`)",
     ]
 
 
@@ -237,6 +240,12 @@ def test_positions_in_block_scalars() -> None:
               instructions: |
                 Step one.
                 Ask {{ steps.ghost.x }} and {{ inputs.nope }}.
+          - id: broken
+            type: manual
+            with:
+              instructions: |
+
+                Step one.
                 Then {{ broken | }}.
           - id: folded
             type: manual
@@ -252,11 +261,11 @@ def test_positions_in_block_scalars() -> None:
         """
     )
     assert found == [
-        "10:18: unknown step 'ghost'",
-        "10:39: unknown input 'nope' (declare it under `inputs:`)",
-        "11:9: template syntax error: unexpected '}'",
-        "17:15: unknown step 'phantom'",
-        "22:28: unknown step 'spirit'",
+        "10:16: unknown step 'ghost'",
+        "10:40: unknown input 'nope' (declare it under `inputs:`)",
+        "17:9: template syntax error: expected token 'name', got 'end of print statement'",
+        "23:18: unknown step 'phantom'",
+        "28:27: unknown step 'spirit'",
     ]
 
 
@@ -269,7 +278,7 @@ def test_same_problem_twice_in_one_template_is_reported_once() -> None:
             with: {message: "{{ steps.ghost.a }} {{ steps.ghost.b }}"}
         """
     )
-    assert found == ["7:30: unknown step 'ghost'"]
+    assert found == ["7:25: unknown step 'ghost'"]
 
 
 def test_outputs_see_every_step() -> None:
@@ -289,9 +298,10 @@ def test_outputs_see_every_step() -> None:
         """
     )
     assert found == [
-        "13:3: key 'Bad' is not a valid id (lowercase letters, digits and _, starting with a letter)",
-        "12:10: unknown step 'nothing'",
-    ][::-1]
+        "13:10: unknown step 'nothing'",
+        "14:3: key 'Bad' is not a valid id "
+        "(lowercase letters, digits and _, starting with a letter)",
+    ]
 
 
 def test_missing_with() -> None:
@@ -308,8 +318,8 @@ def test_missing_with() -> None:
     )
     assert found == [
         "5:5: missing `with:`; an approval step needs `title`, `approvers` under it",
-        "8:5: give exactly one of `duration` or `until`",
-        "11:5: missing `with:`; a notification step needs `message` under it",
+        "7:5: give exactly one of `duration` or `until`",
+        "9:5: missing `with:`; a notification step needs `message` under it",
     ]
 
 
@@ -345,11 +355,12 @@ def test_nested_problems_are_all_reported() -> None:
         """
     )
     assert found == [
-        "15:29: id: 'Bad' is not a valid id (lowercase letters, digits and _, starting with a letter)",
-        "16:29: duplicate step id 'each' (first used on line 5)",
-        "16:60: missing required field 'message'",
-        "16:61: unknown field 'mesage' (did you mean 'message'?)",
-        "17:29: a step is a mapping with at least `id` and `type`",
+        "15:22: id: 'Bad' is not a valid id "
+        "(lowercase letters, digits and _, starting with a letter)",
+        "16:22: duplicate step id 'each' (first used on line 5)",
+        "16:54: missing required field 'message'",
+        "16:55: unknown field 'mesage' (did you mean 'message'?)",
+        "17:20: a step is a mapping with at least `id` and `type`",
     ]
 
 

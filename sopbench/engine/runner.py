@@ -103,7 +103,7 @@ class Engine(HandlerServices):
                 return run_id
             limit = sop.concurrency
             if limit is not None and limit.policy == "skip" and not dry_run:
-                if self.runs.count_active(conn, sop.sop_id) >= limit.limit:
+                if self.runs.count_active(conn, sop.sop_id, queued=True) >= limit.limit:
                     raise ConcurrencyLimited(
                         f"SOP {sop.sop_id} already has {limit.limit} active run(s); "
                         "its concurrency policy skips new ones",
@@ -150,18 +150,35 @@ class Engine(HandlerServices):
 
     def drive(self, run_id: str) -> str:
         """Move the run until it waits or ends (then runs it made ready); its status."""
+        return self._drive_from(run_id)[1]
+
+    def drive_if_free(self, run_id: str) -> str | None:
+        """Like :meth:`drive` when this process can claim the run now; else ``None``.
+
+        ``None`` means nothing was done: another driver holds the run, or it
+        cannot move (finished, or waiting for a person). Workers use it to
+        report only the runs they really moved.
+        """
+        claimed, status = self._drive_from(run_id)
+        return status if claimed else None
+
+    def _drive_from(self, run_id: str) -> tuple[bool, str]:
         self._ready.append(run_id)
+        claimed: bool | None = None
         status = ""
         while self._ready:
             current = self._ready.pop(0)
             result = self._drive_one(current)
             if current == run_id:
-                status = result
-        return status or self.runs.get_run(run_id).status
+                if claimed is None:
+                    claimed = result is not None
+                status = result or ""
+        return bool(claimed), status or self.runs.get_run(run_id).status
 
-    def _drive_one(self, run_id: str) -> str:
+    def _drive_one(self, run_id: str) -> str | None:
+        """Drive one run to its next wait or end; ``None`` when it could not be claimed."""
         if not self.runs.claim(run_id, self.owner, self.lease_ttl):
-            return self.runs.get_run(run_id).status
+            return None
         run = self.runs.get_run(run_id)
         sop = sop_from_definition(run.definition, run.sop_hash)
         if run.status == "pending" and not self._slot_free(run, sop):
@@ -169,8 +186,27 @@ class Engine(HandlerServices):
                 self.runs.release(conn, run_id, self.owner)
             return "pending"
         with self.db.write() as conn:
-            self.runs.update_run(conn, run_id, status="running", wait_kind=None, wake_at=None)
-            self.runs.journal(conn, "run.running", run_id=run_id, actor=self.owner)
+            # Only while the run is still active and ours: a cancel that came
+            # between the claim and here must not be undone.
+            moved = conn.execute(
+                update(runs)
+                .where(
+                    runs.c.id == run_id,
+                    runs.c.status.in_(sorted(ACTIVE)),
+                    runs.c.lease_owner == self.owner,
+                )
+                .values(
+                    status="running",
+                    wait_kind=None,
+                    wake_at=None,
+                    updated_at=utcnow(),
+                    version=runs.c.version + 1,
+                )
+            ).rowcount
+            if moved == 1:
+                self.runs.journal(conn, "run.running", run_id=run_id, actor=self.owner)
+        if moved != 1:
+            return None
         self.hook("on_run_start", run_id=run_id, sop_id=run.sop_id)
         walk = Walk(self, run, self.runs.steps_of(run_id))
         try:
@@ -369,6 +405,12 @@ class Engine(HandlerServices):
                     )
                 ).scalars()
                 pending.extend(children)
+                # A parent waiting on this run learns of it now (a worker resumes it).
+                parent = self.runs.get_run(current, conn).parent_run_id
+                if parent is not None:
+                    self.runs.set_status_if(
+                        conn, parent, frozenset({"waiting"}), status="pending", wake_at=None
+                    )
             cancelled.append(current)
         return cancelled
 

@@ -134,14 +134,27 @@ class RunStore:
         )
         return result.rowcount == 1
 
-    def count_active(self, conn: Connection, sop_id: str, *, exclude: str | None = None) -> int:
+    def count_active(
+        self,
+        conn: Connection,
+        sop_id: str,
+        *,
+        exclude: str | None = None,
+        queued: bool = False,
+    ) -> int:
+        """Real runs of the SOP holding a concurrency slot.
+
+        A ``pending`` run holds one only while a driver has it, unless
+        ``queued``: then every pending run counts (a new run under the
+        ``skip`` policy must also give way to runs recorded but not yet driven).
+        """
+        pending = runs.c.status == "pending"
+        if not queued:
+            pending = and_(pending, runs.c.lease_owner.is_not(None))
         query = select(func.count()).where(
             runs.c.sop_id == sop_id,
             runs.c.dry_run.is_(False),
-            or_(
-                runs.c.status.in_(["running", "waiting"]),
-                and_(runs.c.status == "pending", runs.c.lease_owner.is_not(None)),
-            ),
+            or_(runs.c.status.in_(["running", "waiting"]), pending),
         )
         if exclude:
             query = query.where(runs.c.id != exclude)
@@ -150,14 +163,25 @@ class RunStore:
     # -- leases ------------------------------------------------------------
 
     def claim(self, run_id: str, owner: str, ttl: timedelta) -> bool:
-        """Take the run's lease if it is free or expired and the run can move."""
+        """Take the run's lease if it is free or expired and the run can move.
+
+        A run can move when it is ready (``pending``), was left ``running``
+        or waits for a moment that has come. A run waiting for a person or a
+        child is not taken (whoever settles the wait makes it ``pending``):
+        a driver working from a stale list must not mark it running, or the
+        decision's ``waiting -> pending`` switch would miss it and the run
+        would be parked again on a settled task, for ever.
+        """
         now = utcnow()
         with self.db.write() as conn:
             result = conn.execute(
                 update(runs)
                 .where(
                     runs.c.id == run_id,
-                    runs.c.status.in_(["pending", "running", "waiting"]),
+                    or_(
+                        runs.c.status.in_(["pending", "running"]),
+                        and_(runs.c.status == "waiting", runs.c.wake_at <= now),
+                    ),
                     or_(
                         runs.c.lease_owner.is_(None),
                         runs.c.lease_owner == owner,

@@ -21,6 +21,7 @@ from sopbench.engine.runstore import ACTIVE, RunStore, jsonable
 from sopbench.engine.tasks import TaskStore, task_id_for
 from sopbench.errors import ConnectionNotConfigured
 from sopbench.library import Workspace
+from sopbench.model.workspace import Connection
 from sopbench.store import Database, utcnow
 
 if TYPE_CHECKING:
@@ -88,16 +89,21 @@ class HandlerServices:
         if connection is not None:
             known = self.workspace.connections.connections if self.workspace.connections else {}
             conn_model = known.get(connection)
+            sandboxed = self.settings.sandbox and self.settings.sandbox.connection(connection)
+            if sandboxed:  # a running `sopbench sandbox` points this name at its double
+                conn_model = Connection.model_validate(dict(sandboxed))
             if conn_model is None:
                 raise ConnectionNotConfigured(
                     f"connection '{connection}' is not configured",
                     hint="add it to sops/connections.yaml (or run `sopbench sandbox`)",
                 )
         if factory is None:
-            what = f"connection '{connection}'" if connection else f"a {kind} client"
+            what = (
+                f"connection '{connection}' ({kind})" if connection else f"the {kind} integration"
+            )
             raise ConnectionNotConfigured(
-                f"{what} is not configured for {kind} steps",
-                hint="configure the integration (or run `sopbench sandbox` to use local doubles)",
+                f"{what} is not configured: no {kind} client is set up",
+                hint=f"set up the {kind} integration, or run `sopbench sandbox` for local doubles",
             )
         return factory(conn_model, self.settings)
 

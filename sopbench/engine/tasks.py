@@ -1,9 +1,11 @@
 """Human tasks (approvals, manual checklist items, reviews): create, decide, expire.
 
 Deciding is one compare-and-set on the task row (``status = 'open' AND
-version = :seen``): of any number of simultaneous decisions exactly one
-changes the row, the others are told who decided first. The same
-transaction marks the waiting run ready, so it resumes exactly once.
+version = :seen``), read under a row lock so simultaneous deciders queue:
+of any number of simultaneous decisions exactly one settles the task (or,
+with ``required: N``, exactly N approvals count), the others are told who
+decided first. The same transaction marks the waiting run ready, so it
+resumes exactly once.
 """
 
 from __future__ import annotations
@@ -57,13 +59,17 @@ class TaskStore:
                 insert(human_tasks).values(id=task_id, status="open", created_at=utcnow(), **values)
             )
 
-    def get(self, task_id: str, conn: Connection | None = None) -> dict[str, Any]:
+    def get(
+        self, task_id: str, conn: Connection | None = None, *, for_update: bool = False
+    ) -> dict[str, Any]:
+        """The task row; ``for_update`` locks it until the transaction ends (PostgreSQL)."""
         if conn is None:
             with self.db.read() as own:
                 return self.get(task_id, own)
-        row = (
-            conn.execute(select(human_tasks).where(human_tasks.c.id == task_id)).mappings().first()
-        )
+        query = select(human_tasks).where(human_tasks.c.id == task_id)
+        if for_update:
+            query = query.with_for_update()
+        row = conn.execute(query).mappings().first()
         if row is None:
             raise NotFound(
                 f"no task with id '{task_id}'", hint="`sopbench approvals` lists open tasks"
@@ -106,7 +112,12 @@ class TaskStore:
     ) -> Decision:
         """Record one person's decision; raises :class:`DecisionRefused` subclasses."""
         now = now or utcnow()
-        task = self.get(task_id, conn)
+        # Lock the task row: simultaneous deciders queue here and each reads the
+        # state the previous one committed. Without it, N-of-M votes cast at once
+        # all read the same version and all but one lose the compare-and-set
+        # below ("try again") although the task is still open. (SQLite needs no
+        # lock: its writers are already serialised by BEGIN IMMEDIATE.)
+        task = self.get(task_id, conn, for_update=True)
         self._check_open(task, now)
         run_status = conn.execute(
             select(runs.c.status).where(runs.c.id == task["run_id"])

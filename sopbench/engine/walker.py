@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -21,7 +22,8 @@ from sopbench.engine.call import StepCall
 from sopbench.engine.handlers import Blocks, Done, Outcome, StepHandler, Wait
 from sopbench.engine.runstore import RunRow, StepRow, jsonable
 from sopbench.errors import ExpressionError, SopbenchError, StepFailed
-from sopbench.expressions import render_value
+from sopbench.expressions import render_value, truthy
+from sopbench.model.common import parse_duration
 from sopbench.model.sop import RetryPolicy, StepSpec
 from sopbench.model.steps import nested_step_fields
 from sopbench.store import utcnow
@@ -46,6 +48,31 @@ class RunFailed(Exception):
     def __init__(self, message: str, step_path: str) -> None:
         super().__init__(message)
         self.step_path = step_path
+
+
+def _describe(exc: ValidationError) -> str:
+    """The first problem of a rendered ``with``, as ``with.field: message``.
+
+    When every alternative of a union failed (``over: str | list``), pydantic
+    names each alternative as a path element; they are folded into one line
+    (``with.over: expected a valid string or a valid list, got int``).
+    """
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = [str(part) for part in first["loc"]]
+    alternatives = [
+        e
+        for e in errors
+        if len(e["loc"]) == len(loc) and [str(p) for p in e["loc"][:-1]] == loc[:-1]
+    ]
+    if len(loc) > 1 and len(alternatives) > 1:
+        wanted = " or ".join(
+            dict.fromkeys(e["msg"].removeprefix("Input should be ") for e in alternatives)
+        )
+        got = type(first["input"]).__name__
+        return f"with.{'.'.join(loc[:-1])}: expected {wanted}, got {got}"
+    where = "with" + "".join(f".{part}" for part in loc)
+    return f"{where}: {first['msg']}"
 
 
 @dataclass
@@ -114,7 +141,7 @@ class Walk:
         except ExpressionError as exc:
             self._fail_step(step, path, f"`when`: {exc.message}", None, new=True)
             raise _StepEnded(path) from None
-        if wanted and wanted != "False":
+        if truthy(wanted):
             return True
         self._save(path, step, new=True, status="skipped", result={"skipped": True}, finished=True)
         self.steps[step.id] = {"skipped": True}
@@ -132,9 +159,7 @@ class Walk:
         try:
             params = handler.Params.model_validate(raw)
         except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"])
-            self._fail_step(step, path, f"with.{where}: {first['msg']}", raw, new=row is None)
+            self._fail_step(step, path, _describe(exc), raw, new=row is None)
             raise _StepEnded(path) from None
         memo = row.result if row is not None and row.status == "waiting" else {}
         return StepCall(
@@ -184,7 +209,10 @@ class Walk:
     def _retry(
         self, step: StepSpec, call: StepCall, policy: RetryPolicy, error: SopbenchError
     ) -> None:
-        wait = min(policy.backoff * (2 ** (call.attempt - 1)), policy.max_backoff)
+        # parse_duration: the model's defaults ("2s", "5m") are not validated into timedeltas
+        backoff: timedelta = parse_duration(policy.backoff)
+        longest: timedelta = parse_duration(policy.max_backoff)
+        wait = min(backoff * (2 ** (call.attempt - 1)), longest)
         if policy.jitter:
             wait = wait * random.uniform(0.5, 1.0)
         call.attempt += 1
@@ -247,9 +275,11 @@ class Walk:
     def _succeed(
         self, step: StepSpec, path: str, call: StepCall, outcome: Done, *, new: bool
     ) -> None:
-        result = jsonable(dict(outcome.result))
+        # Later steps see what the database keeps (secrets masked), never more:
+        # a secret echoed back by a service must not flow into the next message.
+        result = self.engine.clean(dict(outcome.result))
         if outcome.vars:
-            self.vars.update(jsonable(dict(outcome.vars)))
+            self.vars.update(self.engine.clean(dict(outcome.vars)))
         self._save(
             path,
             step,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, PrivateAttr, Tag, field_validator
@@ -26,8 +27,12 @@ class RetryPolicy(Strict):
     """How often and how patiently a failing step is tried again."""
 
     max_attempts: int = Field(default=3, ge=1, le=100, description="Tries in all, first included.")
-    backoff: Duration = Field(default="2s", description="Wait before the second try; doubles.")  # type: ignore[assignment]
-    max_backoff: Duration = Field(default="5m", description="Longest wait between tries.")  # type: ignore[assignment]
+    backoff: Duration = Field(
+        default=timedelta(seconds=2), description="Wait before the second try; doubles."
+    )
+    max_backoff: Duration = Field(
+        default=timedelta(minutes=5), description="Longest wait between tries."
+    )
     jitter: bool = Field(default=True, description="Randomise waits so retries do not align.")
 
 

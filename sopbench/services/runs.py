@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import select
 
 from sopbench.config import Settings
+from sopbench.content.media import media_factory
 from sopbench.engine import Engine
 from sopbench.engine.runstore import FINAL, RunRow, StepRow
 from sopbench.engine.services import ClientFactory
 from sopbench.errors import DecisionRefused, NotFound
+from sopbench.integrations.registry import default_clients
 from sopbench.library import Workspace, load_workspace
 from sopbench.steps import builtin_handlers
 from sopbench.store import Database, open_database
@@ -97,7 +99,7 @@ class RunService:
             self.workspace,
             settings,
             handlers=builtin_handlers(),
-            clients=clients,
+            clients=({**default_clients(), "media": media_factory} if clients is None else clients),
             hooks=hooks,
             lease_ttl=lease_ttl,
         )
@@ -255,10 +257,16 @@ class RunService:
     # -- workers ---------------------------------------------------------------------
 
     def recover(self, *, limit: int = 100) -> list[tuple[str, str]]:
-        """Drive every run that is ready, due, or whose holder's lease expired, once."""
+        """Drive every run that is ready, due, or whose holder's lease expired, once.
+
+        Returns the runs this process moved (not those another worker took
+        first) with their status afterwards.
+        """
         moved = []
         for run_id in self.engine.claim_next(limit):
-            moved.append((run_id, self.engine.drive(run_id)))
+            status = self.engine.drive_if_free(run_id)
+            if status is not None:
+                moved.append((run_id, status))
         return moved
 
     def work(self, *, poll: float = 1.0, max_idle: float | None = None, stop: Any = None) -> int:

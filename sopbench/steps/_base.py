@@ -7,16 +7,10 @@ from typing import Any, ClassVar
 
 from sopbench.engine.call import StepCall
 from sopbench.engine.handlers import Done, Outcome
+from sopbench.expressions import truthy
 from sopbench.model.steps import StepParams
 
 __all__ = ["BaseHandler", "truthy"]
-
-
-def truthy(value: Any) -> bool:
-    """Truth of a rendered value; the text forms of false count as false."""
-    if isinstance(value, str):
-        return value.strip().lower() not in ("", "false", "0", "no", "none", "null")
-    return bool(value)
 
 
 class BaseHandler:

@@ -18,9 +18,22 @@ from sopbench.errors import ConfigError, StepFailed
 from sopbench.model.steps import NotebookParams
 from sopbench.steps._base import BaseHandler
 
-__all__ = ["GLUE_MIME", "Notebook", "glued_values"]
+__all__ = ["GLUE_MIME", "Notebook", "glue", "glued_values"]
 
 GLUE_MIME = "application/x-sopbench-glue+json"
+
+
+def glue(name: str, value: Any) -> None:
+    """In a notebook run by a ``notebook`` step: make ``value`` the step's result ``name``.
+
+    ``value`` must be JSON data. Call it in a cell of the notebook::
+
+        from sopbench.steps.notebook import glue
+        glue("total", 42)          # later steps read steps.<id>.total
+    """
+    from IPython.display import display
+
+    display({GLUE_MIME: {"name": name, "value": value}}, raw=True)  # type: ignore[no-untyped-call]
 
 
 def glued_values(notebook: dict[str, Any]) -> dict[str, Any]:
@@ -32,6 +45,14 @@ def glued_values(notebook: dict[str, Any]) -> dict[str, Any]:
             if isinstance(data, dict) and "name" in data:
                 values[str(data["name"])] = data.get("value")
     return values
+
+
+def _shown(path: Path, call: StepCall) -> str:
+    """``path`` relative to the workspace when it is inside it."""
+    try:
+        return str(path.relative_to(call.services.settings.home))
+    except ValueError:
+        return str(path)
 
 
 class Notebook(BaseHandler):
@@ -78,11 +99,10 @@ class Notebook(BaseHandler):
         except papermill.PapermillExecutionError as exc:
             raise StepFailed(
                 f"notebook {params.path} failed in cell {exc.cell_index}: "
-                f"{exc.ename}: {exc.evalue} (output kept at {out})"
+                f"{exc.ename}: {exc.evalue} (output kept at {_shown(out, call)})"
             ) from None
         executed = json.loads(out.read_text(encoding="utf-8"))
-        home = call.services.settings.home
-        return Done({"output_path": str(out.relative_to(home)), **glued_values(executed)})
+        return Done({"output_path": _shown(out, call), **glued_values(executed)})
 
     def simulate(self, call: StepCall) -> Outcome:
         source, _ = self._paths(call)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sopbench.engine.call import StepCall
 from sopbench.engine.handlers import Done, Outcome
-from sopbench.errors import ConfigError
+from sopbench.errors import ConfigError, ConnectionNotConfigured
 from sopbench.model.steps import NotificationParams
 from sopbench.steps._base import BaseHandler
 
@@ -53,7 +53,13 @@ class Notification(BaseHandler):
                     "channel": params.channel,
                 }
             )
-        client = call.services.client(channel["type"], channel.get("connection"))
+        try:
+            client = call.services.client(channel["type"], channel.get("connection"))
+        except ConnectionNotConfigured as exc:
+            raise ConnectionNotConfigured(
+                f"channel '{params.channel}' of entity '{call.run.entity}': {exc.message}",
+                hint=exc.hint,
+            ) from None
         request = {"channel": params.channel, "subject": params.subject, "message": params.message}
         sent = call.effect(
             "notify",

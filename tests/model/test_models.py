@@ -292,11 +292,6 @@ def test_models_are_frozen() -> None:
         spec.type = "integer"  # type: ignore[misc]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in sopbench/model/sop.py: RetryPolicy's default backoff/max_backoff are the "
-    "strings '2s'/'5m' (defaults are not validated), so they are not timedeltas and dumping fails",
-)
 def test_retry_policy_defaults_are_durations() -> None:
     policy = RetryPolicy()
     assert policy.backoff == timedelta(seconds=2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from engine.conftest import bench, recorder
 
 __all__ = ["bench", "recorder"]

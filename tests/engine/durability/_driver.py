@@ -10,6 +10,12 @@ Run as a script (``python _driver.py MODE ...``); it builds an ordinary
     committed; ``--kill-at-start`` from ``on_step_start`` (the step is
     recorded as started, its call not yet made). Without either, the test
     kills the process itself while a server holds one of its calls.
+``decide TASK --as PERSON [--kill-at-start PATH]``
+    approve a task and continue its run in this process (like
+    ``sopbench approve``), and maybe die while doing so.
+``recover [--kill-after PATH]``
+    poll ``RunService.recover`` until it moves a run (a dead holder's lease
+    has to expire first), and maybe die while driving it.
 ``work [--max-idle S] [--poll S]``
     ``RunService.work`` (what ``sopbench worker`` does), with a short lease.
 
@@ -22,6 +28,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -56,8 +63,9 @@ class KillAt:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["start", "work"])
-    parser.add_argument("sop", nargs="?")
+    parser.add_argument("mode", choices=["start", "decide", "recover", "work"])
+    parser.add_argument("sop", nargs="?", help="SOP id (start) or task id (decide)")
+    parser.add_argument("--as", dest="person")
     parser.add_argument("--home", required=True)
     parser.add_argument("--input", action="append", default=[])
     parser.add_argument("--kill-after")
@@ -80,6 +88,14 @@ def main(argv: list[str]) -> int:
             inputs = dict(item.split("=", 1) for item in args.input)
             view = service.start(args.sop, inputs, started_by="starter")
             print(f"status {view.run.status}", flush=True)
+        elif args.mode == "decide":
+            result = service.decide(args.sop, person=args.person, action="approve")
+            print(f"decided {result}", flush=True)
+        elif args.mode == "recover":
+            deadline = time.monotonic() + 30
+            while not (moved := service.recover()) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            print(f"moved {moved}", flush=True)
         else:
             driven = service.work(poll=args.poll, max_idle=args.max_idle)
             print(f"driven {driven}", flush=True)

@@ -131,9 +131,7 @@ class Recorder:
     def completions(self, prefix: str = "") -> Counter[str]:
         """Idempotency key -> how many times its effect happened (must be <= 1)."""
         return Counter(
-            r.key or f"<no key {r.seq}>"
-            for r in self.under(prefix)
-            if r.outcome == "completed"
+            r.key or f"<no key {r.seq}>" for r in self.under(prefix) if r.outcome == "completed"
         )
 
     # -- serving -------------------------------------------------------------
@@ -195,7 +193,7 @@ class Recorder:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
             def _any(self) -> None:
@@ -225,6 +223,6 @@ class Recorder:
                 except OSError:  # the caller died while we held its answer
                     self.close_connection = True
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
 
         return Handler

@@ -18,7 +18,13 @@ APPROVERS = [f"p{i:02d}" for i in range(1, 51)]
 # Results of earlier steps feed later ones, so a resumed run that lost or
 # re-ran anything would end with different outputs.
 CRASH_STEPS = [f"s{i:02d}" for i in range(1, 11)]
-CALL_STEPS = {"s02": "webhook", "s04": "api_call", "s06": "webhook", "s07": "api_call", "s09": "webhook"}
+CALL_STEPS = {
+    "s02": "webhook",
+    "s04": "api_call",
+    "s06": "webhook",
+    "s07": "api_call",
+    "s09": "webhook",
+}
 
 CRASH10 = """\
 sop_id: crash10
@@ -104,14 +110,16 @@ steps:
     with: {{set: {{decision: "{{{{ steps.sign_off.decision }}}}"}}}}
 """
 
-# For the two-worker proof: every step calls the (slowed down) server, which
-# notices two calls for one run at once.
+# For the two-worker proof: three steps call the (slowed down) server, which
+# notices two calls for one key at once; runs with `pause` park on a durable
+# delay that a worker wakes.
 WORK = """\
 sop_id: work
 entity: shop
-name: Four calls in a row
+name: Calls, and maybe a pause
 inputs:
   base: {type: string, required: true}
+  pause: {type: boolean, default: false}
 steps:
   - id: a
     type: webhook
@@ -119,6 +127,10 @@ steps:
   - id: b
     type: transform
     with: {set: {b: "{{ steps.a.status }}"}}
+  - id: pause
+    type: delay
+    when: "{{ inputs.pause }}"
+    with: {duration: 1s}
   - id: c
     type: api_call
     with: {method: POST, url: "{{ inputs.base }}/{{ run.id }}/c", json: {step: c}}

@@ -1,0 +1,671 @@
+"""Media requests: a library prompt → (approval) → a Canva or Sora 2 job → a kept asset.
+
+A request is one row of the ``media_requests`` table and moves::
+
+    requested ──approve──▶ approved ──start──▶ starting ──▶ running ──▶ succeeded
+        │                                         │            │
+        └──reject──▶ rejected                     └────────────┴──────▶ failed
+
+* Nothing paid runs before approval: :meth:`MediaService.start` refuses a
+  request that is still ``requested``. (The ``media_request`` step asks its
+  own approvers first and then creates the request already approved.)
+* Every transition is committed before the next call out, and the outside
+  job id is stored the moment it is known, so a new process (after a crash
+  or a restart) continues where the last one stopped: a ``running`` request
+  is polled again, a ``starting`` one (the create call may or may not have
+  reached the provider) is started again with the *same* idempotency key.
+* Canva: with a brand template (``overrides.brand_template_id``, the canva
+  connection's ``options.brand_templates[<design_type>]`` or
+  ``options.brand_template_id``) an autofill job fills the prompt's text
+  slots; without one a blank custom-size design is created for a person to
+  finish. Either way the design is exported (PNG) and the files downloaded.
+* Sora: one video job; on completion the video and its thumbnail are
+  downloaded (the provider's URLs expire). A 404/410 from the video endpoint
+  fails the request with "video provider unavailable".
+* The asset reference (provider ids, URLs, local files under
+  ``<home>/.sopbench/media/<request id>/``) stays in the row.
+
+The ``media`` client of the step handlers is :class:`MediaAdapter`
+(``request(...) -> {"request_id"}``, ``status(id) -> {"status", "asset", "error"}``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+
+from sopbench.config import Settings
+from sopbench.content.prompts import (
+    CanvaPrompt,
+    Prompt,
+    PromptLibrary,
+    SoraPrompt,
+    prompt_library_of,
+)
+from sopbench.errors import (
+    ConnectionNotConfigured,
+    DecisionRefused,
+    InputError,
+    IntegrationError,
+    NotFound,
+)
+from sopbench.integrations.canva import CanvaClient, CanvaJob, text_field
+from sopbench.integrations.http import RateLimited, ServerError, TransportFailed
+from sopbench.integrations.video import VideoJob, VideoProvider, video_factory
+from sopbench.model.workspace import Connection, ConnectionsFile
+from sopbench.store import Database, new_id, open_database, utcnow
+from sopbench.store.tables import media_requests
+
+__all__ = [
+    "COST_CLASSES",
+    "MediaAdapter",
+    "MediaRequestView",
+    "MediaService",
+    "cost_class",
+    "media_factory",
+]
+
+logger = logging.getLogger("sopbench.media")
+
+COST_CLASSES = ("low", "medium", "high")
+FINAL = ("succeeded", "failed", "rejected", "cancelled")
+_TRANSIENT = (RateLimited, ServerError, TransportFailed)
+
+
+def cost_class(prompt: Prompt, overrides: Mapping[str, Any] | None = None) -> str:
+    """``low`` (a Canva design), ``medium`` (a short sora-2 clip) or ``high``."""
+    if isinstance(prompt, CanvaPrompt):
+        return "low"
+    over = overrides or {}
+    model = str(over.get("model", prompt.model))
+    seconds = int(over.get("seconds", prompt.seconds))
+    return "high" if model == "sora-2-pro" or seconds >= 12 else "medium"
+
+
+@dataclass(frozen=True)
+class MediaRequestView:
+    """One media request as stored."""
+
+    id: str
+    entity: str
+    prompt_id: str
+    kind: str
+    status: str
+    cost_class: str
+    params: dict[str, Any]
+    job_id: str | None
+    asset: dict[str, Any] | None
+    run_id: str | None
+    step_path: str | None
+    requested_by: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def done(self) -> bool:
+        return self.status in FINAL
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["created_at"] = self.created_at.isoformat()
+        data["updated_at"] = self.updated_at.isoformat()
+        return data
+
+
+def _view(row: Any) -> MediaRequestView:
+    return MediaRequestView(
+        id=row.id,
+        entity=row.entity,
+        prompt_id=row.prompt_id,
+        kind=row.kind,
+        status=row.status,
+        cost_class=row.cost_class,
+        params=dict(row.params or {}),
+        job_id=row.job_id,
+        asset=dict(row.asset) if row.asset is not None else None,
+        run_id=row.run_id,
+        step_path=row.step_path,
+        requested_by=row.requested_by,
+        error=row.error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def request_id_for(idempotency_key: str) -> str:
+    """The request id belonging to an idempotency key (so a repeat finds it)."""
+    return "med_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:26]
+
+
+class MediaService:
+    """Media requests over the state database and the Canva / video clients."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        library: PromptLibrary | None = None,
+        canva: Callable[[], CanvaClient] | None = None,
+        video: Callable[[], VideoProvider] | None = None,
+        canva_options: Mapping[str, Any] | None = None,
+        media_dir: Path | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self._library = library
+        self._canva = canva
+        self._video = video
+        self.canva_options = dict(canva_options or {})
+        self.media_dir = media_dir or settings.state_dir / "media"
+
+    @property
+    def library(self) -> PromptLibrary:
+        if self._library is None:
+            self._library = prompt_library_of(self.settings.home)
+        return self._library
+
+    # -- reading ------------------------------------------------------------------------------
+    def get(self, request_id: str) -> MediaRequestView:
+        with self.db.read() as conn:
+            row = conn.execute(
+                sa.select(media_requests).where(media_requests.c.id == request_id)
+            ).first()
+        if row is None:
+            raise NotFound(f"no media request '{request_id}'", hint="`sopbench media` lists them")
+        return _view(row)
+
+    def list_requests(
+        self, *, status: str | None = None, entity: str | None = None, limit: int = 200
+    ) -> list[MediaRequestView]:
+        query = sa.select(media_requests).order_by(media_requests.c.created_at.desc()).limit(limit)
+        if status is not None:
+            query = query.where(media_requests.c.status == status)
+        if entity is not None:
+            query = query.where(media_requests.c.entity == entity)
+        with self.db.read() as conn:
+            return [_view(row) for row in conn.execute(query)]
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def request(
+        self,
+        entity: str,
+        prompt_id: str,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        requested_by: str | None = None,
+        run_id: str | None = None,
+        step_path: str | None = None,
+        idempotency_key: str | None = None,
+        approved: bool = False,
+    ) -> MediaRequestView:
+        """Record a request (``requested``, or ``approved`` when approval already happened).
+
+        With ``idempotency_key`` a repeated call returns the first request.
+        An approved request is started at once.
+        """
+        prompt = self.library.get(prompt_id)
+        over = dict(overrides or {})
+        request_id = request_id_for(idempotency_key) if idempotency_key else new_id("med")
+        params = {
+            "overrides": over,
+            "prompt_title": prompt.title,
+            "prompt_entity": self.library.entity_of(prompt),
+            "format": prompt.format,
+            "start_key": f"{request_id}:start",
+        }
+        values = {
+            "id": request_id,
+            "entity": entity,
+            "prompt_id": prompt_id,
+            "kind": prompt.kind,
+            "status": "approved" if approved else "requested",
+            "cost_class": cost_class(prompt, over),
+            "params": params,
+            "run_id": run_id,
+            "step_path": step_path,
+            "requested_by": requested_by,
+        }
+        with self.db.write() as conn:
+            exists = conn.execute(
+                sa.select(media_requests.c.id).where(media_requests.c.id == request_id)
+            ).first()
+            if exists is None:
+                conn.execute(sa.insert(media_requests).values(**values))
+        view = self.get(request_id)
+        if view.status == "approved" or view.status == "starting":
+            view = self.start(request_id)
+        return view
+
+    def approve(self, request_id: str, *, by: str) -> MediaRequestView:
+        """A person approves the (paid) job; it starts at once."""
+        self._decide(request_id, "approved", by=by)
+        return self.start(request_id)
+
+    def reject(self, request_id: str, *, by: str, reason: str | None = None) -> MediaRequestView:
+        self._decide(request_id, "rejected", by=by, error=reason or f"rejected by {by}")
+        return self.get(request_id)
+
+    def _decide(self, request_id: str, status: str, *, by: str, error: str | None = None) -> None:
+        current = self.get(request_id)
+        params = {**current.params, "decided_by": by, "decided_at": utcnow().isoformat()}
+        with self.db.write() as conn:
+            changed = conn.execute(
+                sa.update(media_requests)
+                .where(media_requests.c.id == request_id, media_requests.c.status == "requested")
+                .values(status=status, params=params, error=error)
+            ).rowcount
+        if not changed:
+            raise DecisionRefused(
+                f"media request {request_id} is {self.get(request_id).status}, not awaiting "
+                "approval"
+            )
+
+    def start(self, request_id: str) -> MediaRequestView:
+        """Create the outside job of an approved request (again, if a start was cut short)."""
+        view = self.get(request_id)
+        if view.status == "requested":
+            raise DecisionRefused(
+                f"media request {request_id} is not approved yet; no paid job runs before approval"
+            )
+        if view.status not in ("approved", "starting"):
+            return view
+        if not self._swap(view, status="starting"):
+            return self.get(request_id)
+        prompt = self.library.get(view.prompt_id)
+        try:
+            if isinstance(prompt, CanvaPrompt):
+                return self._start_canva(view, prompt)
+            assert isinstance(prompt, SoraPrompt)
+            return self._start_video(view, prompt)
+        except _TRANSIENT:
+            raise  # still `starting`: the next poll or call starts it with the same key
+        except (IntegrationError, ConnectionNotConfigured) as exc:
+            return self._fail(view.id, exc)
+
+    def poll(self, request_id: str) -> MediaRequestView:
+        """Advance a started request by one look at its job."""
+        view = self.get(request_id)
+        if view.status in ("approved", "starting"):
+            try:
+                return self.start(request_id)
+            except _TRANSIENT as exc:
+                return self._note(view, exc)
+        if view.status != "running":
+            return view
+        try:
+            if view.kind == "canva":
+                return self._poll_canva(view)
+            return self._poll_video(view)
+        except _TRANSIENT as exc:
+            return self._note(view, exc)
+        except IntegrationError as exc:
+            return self._fail(view.id, exc)
+
+    def poll_all(self) -> list[MediaRequestView]:
+        """Advance every unfinished, approved request (for ``tick`` and workers)."""
+        pending = [
+            v for s in ("approved", "starting", "running") for v in self.list_requests(status=s)
+        ]
+        return [self.poll(v.id) for v in pending]
+
+    # -- canva ----------------------------------------------------------------------------------
+    @contextmanager
+    def _canva_client(self) -> Iterator[CanvaClient]:
+        if self._canva is None:
+            raise ConnectionNotConfigured(
+                "no canva connection is configured for media requests",
+                hint="add a `type: canva` connection to sops/connections.yaml "
+                "(or run `sopbench sandbox`)",
+            )
+        client = self._canva()
+        try:
+            yield client
+        finally:
+            client.close()
+
+    def _template_for(self, prompt: CanvaPrompt, overrides: Mapping[str, Any]) -> str | None:
+        if overrides.get("brand_template_id"):
+            return str(overrides["brand_template_id"])
+        by_type = self.canva_options.get("brand_templates")
+        if isinstance(by_type, Mapping) and by_type.get(prompt.design_type):
+            return str(by_type[prompt.design_type])
+        default = self.canva_options.get("brand_template_id")
+        return str(default) if default else None
+
+    def _start_canva(self, view: MediaRequestView, prompt: CanvaPrompt) -> MediaRequestView:
+        overrides = view.params.get("overrides", {})
+        template = self._template_for(prompt, overrides)
+        key = view.params["start_key"]
+        with self._canva_client() as canva:
+            if template is not None:
+                texts = overrides.get("text", {}) if isinstance(overrides.get("text"), dict) else {}
+                data = {
+                    slot: text_field(str(texts.get(slot, spec.example))[: spec.max_chars])
+                    for slot, spec in prompt.text_slots.items()
+                }
+                job = canva.autofill(template, data, title=prompt.title, idempotency_key=key)
+                return self._running(view, job.id, phase="design", brand_template_id=template)
+            width, height = (int(p) for p in prompt.size.split("x"))
+            design = canva.create_design(
+                title=prompt.title,
+                design_type={"type": "custom", "width": width, "height": height},
+                idempotency_key=key,
+            )
+            export = canva.export(
+                str(design["id"]), {"type": "png"}, idempotency_key=f"{view.id}:export"
+            )
+            return self._running(
+                view, export.id, phase="export", design=_design_ref(design), blank=True
+            )
+
+    def _poll_canva(self, view: MediaRequestView) -> MediaRequestView:
+        phase = view.params.get("phase")
+        assert view.job_id is not None
+        with self._canva_client() as canva:
+            if phase == "design":
+                job = canva.job("autofill", view.job_id)
+                if not job.done:
+                    return self._touch(view)
+                if job.status == "failed":
+                    return self._fail(view.id, canva.failure(job))
+                assert job.design_id is not None and job.design is not None
+                export = canva.export(
+                    job.design_id, {"type": "png"}, idempotency_key=f"{view.id}:export"
+                )
+                return self._running(
+                    view, export.id, phase="export", design=_design_ref(job.design)
+                )
+            job = canva.job("export", view.job_id)
+            if not job.done:
+                return self._touch(view)
+            if job.status == "failed":
+                return self._fail(view.id, canva.failure(job))
+            files = self._keep(
+                view.id,
+                [(f"page-{n}.png", url) for n, url in enumerate(job.urls, 1)],
+                canva.download,
+            )
+            return self._succeed(view, _canva_asset(view, job, files))
+
+    # -- video ----------------------------------------------------------------------------------
+    @contextmanager
+    def _video_client(self) -> Iterator[VideoProvider]:
+        if self._video is None:
+            raise ConnectionNotConfigured(
+                "no video connection is configured for media requests",
+                hint="add a `type: video` connection to sops/connections.yaml "
+                "(or run `sopbench sandbox`)",
+            )
+        client = self._video()
+        try:
+            yield client
+        finally:
+            client.close()
+
+    def _start_video(self, view: MediaRequestView, prompt: SoraPrompt) -> MediaRequestView:
+        over = view.params.get("overrides", {})
+        text = prompt.text()
+        if over.get("note"):
+            text = f"{text}\n\n{over['note']}"
+        with self._video_client() as video:
+            job = video.create(
+                text,
+                model=str(over.get("model", prompt.model)),
+                seconds=str(over.get("seconds", prompt.seconds)),
+                size=str(over.get("size", prompt.size)),
+                idempotency_key=view.params["start_key"],
+            )
+        return self._running(view, job.id, phase="video", provider=job.provider)
+
+    def _poll_video(self, view: MediaRequestView) -> MediaRequestView:
+        assert view.job_id is not None
+        with self._video_client() as video:
+            job = video.retrieve(view.job_id)
+            if not job.done:
+                return self._touch(view, progress=job.progress)
+            if job.status == "failed":
+                error = job.error or {}
+                return self._fail(
+                    view.id,
+                    f"video job {job.id} failed: {error.get('code') or 'unknown'}: "
+                    f"{error.get('message') or 'no message'}",
+                )
+            files = self._keep(
+                view.id,
+                [("video.mp4", "video"), ("thumbnail.webp", "thumbnail")],
+                lambda variant: video.download(job.id, variant=variant),
+            )
+        return self._succeed(view, _video_asset(job, files))
+
+    # -- storage ----------------------------------------------------------------------------------
+    def _keep(
+        self, request_id: str, items: list[tuple[str, str]], fetch: Callable[[str], bytes]
+    ) -> list[str]:
+        folder = self.media_dir / request_id
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = []
+        for name, source in items:
+            path = folder / name
+            if not path.exists():
+                partial = path.with_suffix(path.suffix + ".part")
+                partial.write_bytes(fetch(source))
+                partial.replace(path)
+            try:
+                kept.append(path.relative_to(self.settings.home).as_posix())
+            except ValueError:
+                kept.append(str(path))
+        return kept
+
+    def _swap(self, view: MediaRequestView, **values: Any) -> bool:
+        """Compare-and-set on (status, job_id): only one process moves a request."""
+        with self.db.write() as conn:
+            job_match = (
+                media_requests.c.job_id.is_(None)
+                if view.job_id is None
+                else media_requests.c.job_id == view.job_id
+            )
+            changed = conn.execute(
+                sa.update(media_requests)
+                .where(
+                    media_requests.c.id == view.id,
+                    media_requests.c.status == view.status,
+                    job_match,
+                )
+                .values(updated_at=utcnow(), **values)
+            ).rowcount
+        return bool(changed)
+
+    def _running(
+        self, view: MediaRequestView, job_id: str, *, phase: str, **extra: Any
+    ) -> MediaRequestView:
+        current = self.get(view.id)
+        params = {**current.params, "phase": phase, **extra}
+        params.pop("last_error", None)
+        with self.db.write() as conn:
+            conn.execute(
+                sa.update(media_requests)
+                .where(media_requests.c.id == view.id)
+                .values(status="running", job_id=job_id, params=params, error=None)
+            )
+        return self.get(view.id)
+
+    def _touch(self, view: MediaRequestView, **extra: Any) -> MediaRequestView:
+        params = {k: v for k, v in view.params.items() if k != "last_error"}
+        params.update(extra, polled_at=utcnow().isoformat())
+        with self.db.write() as conn:
+            conn.execute(
+                sa.update(media_requests)
+                .where(media_requests.c.id == view.id)
+                .values(params=params)
+            )
+        return self.get(view.id)
+
+    def _note(self, view: MediaRequestView, exc: Exception) -> MediaRequestView:
+        logger.warning("media request %s: %s (will retry)", view.id, self._text(exc))
+        return self._touch(view, last_error=self._text(exc))
+
+    def _succeed(self, view: MediaRequestView, asset: dict[str, Any]) -> MediaRequestView:
+        with self.db.write() as conn:
+            conn.execute(
+                sa.update(media_requests)
+                .where(media_requests.c.id == view.id, media_requests.c.status == "running")
+                .values(status="succeeded", asset=asset, error=None)
+            )
+        return self.get(view.id)
+
+    def _fail(self, request_id: str, error: Exception | str) -> MediaRequestView:
+        text = error if isinstance(error, str) else self._text(error)
+        with self.db.write() as conn:
+            conn.execute(
+                sa.update(media_requests)
+                .where(media_requests.c.id == request_id, media_requests.c.status.notin_(FINAL))
+                .values(status="failed", error=self.settings.secrets.redact(text))
+            )
+        return self.get(request_id)
+
+    def _text(self, exc: Exception) -> str:
+        return self.settings.secrets.redact(str(exc))
+
+
+def _design_ref(design: Mapping[str, Any]) -> dict[str, Any]:
+    found = design.get("urls")
+    urls: Mapping[str, Any] = found if isinstance(found, dict) else {}
+    return {
+        "id": design.get("id"),
+        "title": design.get("title"),
+        "edit_url": urls.get("edit_url"),
+        "view_url": urls.get("view_url"),
+    }
+
+
+def _canva_asset(view: MediaRequestView, job: CanvaJob, files: list[str]) -> dict[str, Any]:
+    design = view.params.get("design") or {}
+    return {
+        "kind": "canva",
+        "design_id": design.get("id"),
+        "edit_url": design.get("edit_url"),
+        "view_url": design.get("view_url"),
+        "blank": bool(view.params.get("blank")),
+        "export": job.reference(),
+        "files": files,
+    }
+
+
+def _video_asset(job: VideoJob, files: list[str]) -> dict[str, Any]:
+    return {"kind": "sora", **job.reference(), "files": files}
+
+
+# -- wiring ---------------------------------------------------------------------------------------
+
+
+def _workspace_connections(settings: Settings) -> dict[str, Connection]:
+    path = settings.sops_dir / "connections.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return dict(ConnectionsFile.model_validate(data).connections)
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}  # `sopbench validate` reports a broken connections.yaml
+
+
+def connection_for(
+    type_: str, settings: Settings, preferred: Connection | None = None
+) -> Connection | None:
+    """The connection of ``type_`` media requests use.
+
+    A running sandbox wins; then the step's own connection (when it has that
+    type); then the first ``type_`` connection of ``sops/connections.yaml``.
+    """
+    if settings.sandbox is not None:
+        fields = settings.sandbox.connection_of_type(type_)
+        if fields is not None:
+            return Connection.model_validate(dict(fields))
+    if preferred is not None and preferred.type == type_:
+        return preferred
+    return next((c for c in _workspace_connections(settings).values() if c.type == type_), None)
+
+
+def service_for(
+    settings: Settings, db: Database, connection: Connection | None = None
+) -> MediaService:
+    """A :class:`MediaService` wired to the workspace's canva and video connections."""
+    canva_conn = connection_for("canva", settings, connection)
+    video_conn = connection_for("video", settings, connection)
+    return MediaService(
+        db,
+        settings,
+        canva=(lambda: CanvaClient.from_connection(canva_conn, settings)) if canva_conn else None,
+        video=(lambda: video_factory(video_conn, settings)) if video_conn else None,
+        canva_options=canva_conn.options if canva_conn else None,
+    )
+
+
+class MediaAdapter:
+    """The ``media`` client of the ``media_request`` step."""
+
+    def __init__(self, settings: Settings, connection: Connection | None = None) -> None:
+        if connection is not None and connection.type not in ("canva", "video"):
+            raise ConnectionNotConfigured(
+                f"a media request needs a canva or video connection, not {connection.type}"
+            )
+        self.settings = settings
+        self.connection = connection
+
+    @contextmanager
+    def _service(self) -> Iterator[MediaService]:
+        db = open_database(self.settings)
+        try:
+            yield service_for(self.settings, db, self.connection)
+        finally:
+            db.dispose()
+
+    def request(
+        self,
+        entity: str,
+        prompt_id: str,
+        overrides: Mapping[str, Any],
+        *,
+        run_id: str,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """Create (approved: the step's approvers decided) and start the job."""
+        if not isinstance(overrides, Mapping):
+            raise InputError("media overrides must be a mapping")
+        with self._service() as media:
+            view = media.request(
+                entity,
+                prompt_id,
+                overrides,
+                requested_by=f"run:{run_id}",
+                run_id=run_id,
+                idempotency_key=idempotency_key,
+                approved=True,
+            )
+        return {"request_id": view.id, "status": view.status, "cost_class": view.cost_class}
+
+    def status(self, request_id: str) -> dict[str, Any]:
+        """Poll once; ``asset`` is set when done, ``status`` ``failed`` with ``error``."""
+        with self._service() as media:
+            view = media.poll(request_id)
+        return {
+            "status": view.status,
+            "asset": view.asset if view.status == "succeeded" else None,
+            "error": view.error,
+        }
+
+
+def media_factory(connection: Connection | None, settings: Settings) -> MediaAdapter:
+    """The registry factory for ``media``."""
+    return MediaAdapter(settings, connection)

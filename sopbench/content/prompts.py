@@ -1,0 +1,422 @@
+"""The media prompt library: services, Canva image prompts and Sora 2 video prompts.
+
+Data files under ``sops/prompts/``::
+
+    services.yaml         services: {service_id: {entity, name, description, ...}}
+    canva/<entity>.yaml   prompts: [ {id, service, title, design_type, size, ...}, ... ]
+    sora/<entity>.yaml    prompts: [ {id, service, title, seconds, size, shot, audio, ...}, ... ]
+
+Every file is validated with the same line-accurate machinery as SOP files
+(unknown fields are errors); ids are unique across the whole library and
+every prompt names a known service. :func:`load_prompt_library` collects
+problems instead of raising; :meth:`PromptLibrary.filter` is what
+``sopbench prompts`` and the dashboard's Media page call.
+
+Sora 2 accepts ``seconds`` of 4, 8 or 12 and the sizes 720x1280 and
+1280x720; 1024x1792 and 1792x1024 need ``sora-2-pro``. Canva custom designs
+are 40 to 8,000 pixels a side.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import Field, field_validator, model_validator
+
+from sopbench.errors import NotFound, Problem
+from sopbench.model.common import Identifier, Strict
+from sopbench.suggest import did_you_mean
+from sopbench.validation import validate_model
+from sopbench.yamlsource import SourceMap, YamlDocument, parse_yaml
+
+__all__ = [
+    "CANVA_DESIGN_TYPES",
+    "SORA_SECONDS",
+    "SORA_SIZES",
+    "CanvaPrompt",
+    "PromptLibrary",
+    "Service",
+    "SoraPrompt",
+    "TextSlot",
+    "load_prompt_library",
+    "prompt_library_of",
+]
+
+PROMPTS_FOLDER = "prompts"
+SORA_SECONDS = (4, 8, 12)
+SORA_SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024")
+SORA_PRO_SIZES = frozenset({"1024x1792", "1792x1024"})
+DesignType = Literal[
+    "instagram_post",
+    "instagram_story",
+    "facebook_post",
+    "facebook_cover",
+    "linkedin_post",
+    "linkedin_banner",
+    "x_post",
+    "youtube_thumbnail",
+    "twitch_banner",
+    "tiktok_cover",
+    "discord_banner",
+    "email_header",
+    "flyer",
+    "poster",
+    "presentation",
+    "one_pager",
+    "certificate",
+]
+CANVA_DESIGN_TYPES: tuple[str, ...] = get_args(DesignType)
+_HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+Kind = Literal["canva", "sora"]
+
+
+class Service(Strict):
+    """Something an entity sells or runs, that media is made for."""
+
+    entity: str = Field(description="An entity id from entities.yaml.")
+    name: str
+    description: str
+    audience: str = Field(description="Who the media speaks to.")
+    tags: list[str] = Field(default_factory=list)
+
+
+class ServicesFile(Strict):
+    services: dict[Identifier, Service] = Field(min_length=1)
+
+
+class TextSlot(Strict):
+    """A text field of the Canva brand template, filled by autofill."""
+
+    max_chars: int = Field(ge=1, le=500)
+    example: str
+
+    @model_validator(mode="after")
+    def _fits(self) -> TextSlot:
+        if len(self.example) > self.max_chars:
+            raise ValueError(
+                f"the example has {len(self.example)} characters, more than max_chars "
+                f"{self.max_chars}"
+            )
+        return self
+
+
+class _PromptBase(Strict):
+    id: Identifier = Field(description="Unique in the whole library.")
+    service: Identifier = Field(description="A service id from services.yaml.")
+    title: str
+    platforms: list[str] = Field(default_factory=list, description="Where the asset is used.")
+    tags: list[str] = Field(default_factory=list)
+
+
+class CanvaPrompt(_PromptBase):
+    """An image designed in Canva from a brand template, filled by autofill."""
+
+    design_type: DesignType
+    size: str = Field(pattern=r"^\d{2,4}x\d{2,4}$", description="WIDTHxHEIGHT in pixels.")
+    brand_colors: list[str] = Field(min_length=1, description="Hex colours, #RRGGBB.")
+    text_slots: dict[Identifier, TextSlot] = Field(min_length=1)
+    prompt: str = Field(min_length=40, description="Art direction for the design.")
+
+    @field_validator("size")
+    @classmethod
+    def _canva_size(cls, value: str) -> str:
+        width, height = (int(part) for part in value.split("x"))
+        if not (40 <= width <= 8000 and 40 <= height <= 8000):
+            raise ValueError("Canva designs are 40 to 8000 pixels a side")
+        return value
+
+    @field_validator("brand_colors")
+    @classmethod
+    def _hex(cls, value: list[str]) -> list[str]:
+        bad = [colour for colour in value if not _HEX.match(colour)]
+        if bad:
+            raise ValueError(f"colours are written #RRGGBB, not {bad[0]!r}")
+        return value
+
+    @property
+    def kind(self) -> Kind:
+        return "canva"
+
+    @property
+    def format(self) -> str:
+        return f"{self.design_type} {self.size}"
+
+    def text(self) -> str:
+        return self.prompt
+
+
+class SoraPrompt(_PromptBase):
+    """A short video generated by Sora 2."""
+
+    model: Literal["sora-2", "sora-2-pro"] = "sora-2"
+    seconds: Literal[4, 8, 12] = Field(description="Sora 2 accepts 4, 8 or 12.")
+    size: Literal["720x1280", "1280x720", "1024x1792", "1792x1024"]
+    shot: str = Field(min_length=40, description="What the camera sees, shot by shot.")
+    audio: str = Field(min_length=10, description="Sound, music and any spoken line.")
+    style: str | None = Field(default=None, description="Look and grade.")
+
+    @model_validator(mode="after")
+    def _pro_sizes(self) -> SoraPrompt:
+        if self.size in SORA_PRO_SIZES and self.model != "sora-2-pro":
+            raise ValueError(f"size {self.size} needs `model: sora-2-pro`")
+        return self
+
+    @property
+    def kind(self) -> Kind:
+        return "sora"
+
+    @property
+    def format(self) -> str:
+        return f"{self.seconds}s {self.size}"
+
+    def text(self) -> str:
+        """The prompt sent to the video API: shot, style and audio together."""
+        parts = [self.shot.strip()]
+        if self.style:
+            parts.append(f"Style: {self.style.strip()}")
+        parts.append(f"Audio: {self.audio.strip()}")
+        return "\n\n".join(parts)
+
+
+class CanvaFile(Strict):
+    prompts: list[CanvaPrompt] = Field(min_length=1)
+
+
+class SoraFile(Strict):
+    prompts: list[SoraPrompt] = Field(min_length=1)
+
+
+Prompt = CanvaPrompt | SoraPrompt
+
+
+@dataclass
+class PromptLibrary:
+    """Services and prompts of a workspace, plus the problems found loading them."""
+
+    folder: Path
+    services: dict[str, Service] = field(default_factory=dict)
+    prompts: dict[str, Prompt] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def canva(self) -> list[CanvaPrompt]:
+        return [p for p in self.prompts.values() if isinstance(p, CanvaPrompt)]
+
+    def sora(self) -> list[SoraPrompt]:
+        return [p for p in self.prompts.values() if isinstance(p, SoraPrompt)]
+
+    def get(self, prompt_id: str) -> Prompt:
+        try:
+            return self.prompts[prompt_id]
+        except KeyError:
+            hint = did_you_mean(prompt_id, self.prompts).strip(" ()") or "`sopbench prompts`"
+            raise NotFound(f"no media prompt '{prompt_id}'", hint=hint) from None
+
+    def entity_of(self, prompt: Prompt) -> str:
+        return self.services[prompt.service].entity
+
+    def filter(
+        self,
+        *,
+        entity: str | None = None,
+        service: str | None = None,
+        kind: str | None = None,
+        search: str | None = None,
+    ) -> list[Prompt]:
+        """Prompts matching every filter given, sorted by entity, service, kind and id.
+
+        An unknown entity or service is :class:`NotFound` (with a suggestion)
+        rather than an empty list, so a typo is never mistaken for "nothing".
+        """
+        if entity is not None and entity not in {s.entity for s in self.services.values()}:
+            known = sorted({s.entity for s in self.services.values()})
+            raise NotFound(
+                f"no prompts for entity '{entity}'{did_you_mean(entity, known)}",
+                hint="entities with prompts: " + ", ".join(known),
+            )
+        if service is not None and service not in self.services:
+            raise NotFound(
+                f"no service '{service}'{did_you_mean(service, self.services)}",
+                hint="`sopbench prompts --json` lists the services",
+            )
+        if kind is not None and kind not in ("canva", "sora"):
+            raise NotFound(f"no prompt kind '{kind}'", hint="use canva or sora")
+        words = search.lower().split() if search else []
+        found = []
+        for prompt in self.prompts.values():
+            owner = self.services[prompt.service]
+            if entity is not None and owner.entity != entity:
+                continue
+            if service is not None and prompt.service != service:
+                continue
+            if kind is not None and prompt.kind != kind:
+                continue
+            if words and not all(word in self._haystack(prompt) for word in words):
+                continue
+            found.append(prompt)
+        return sorted(
+            found, key=lambda p: (self.services[p.service].entity, p.service, p.kind, p.id)
+        )
+
+    def _haystack(self, prompt: Prompt) -> str:
+        owner = self.services[prompt.service]
+        parts: Iterable[str] = (
+            prompt.id,
+            prompt.title,
+            prompt.text(),
+            prompt.service,
+            owner.name,
+            " ".join(prompt.tags),
+            " ".join(prompt.platforms),
+        )
+        return " ".join(parts).lower()
+
+    def as_dict(self, prompt: Prompt) -> dict[str, Any]:
+        """A prompt as JSON, with its kind, entity and service name."""
+        data = prompt.model_dump(mode="json")
+        owner = self.services[prompt.service]
+        return {
+            "id": prompt.id,
+            "kind": prompt.kind,
+            "entity": owner.entity,
+            "service": prompt.service,
+            "service_name": owner.name,
+            "format": prompt.format,
+            **{k: v for k, v in data.items() if k not in ("id", "service")},
+            "full_prompt": prompt.text(),
+        }
+
+
+def _read(path: Path, home: Path) -> YamlDocument:
+    try:
+        shown = path.relative_to(home).as_posix()
+    except ValueError:
+        shown = path.as_posix()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return YamlDocument(shown, None, SourceMap(), [Problem(shown, 1, 1, f"cannot read: {exc}")])
+    doc = parse_yaml(text, shown)
+    if doc.data is None and not doc.problems:
+        doc.problems.append(Problem(shown, 1, 1, "the file is empty"))
+    return doc
+
+
+def load_prompt_library(
+    home: str | Path, *, palettes: Mapping[str, Sequence[str]] | None = None
+) -> PromptLibrary:
+    """Read ``<home>/sops/prompts``; problems are collected, never raised.
+
+    With ``palettes`` (entity id to its ``brand_colors`` from entities.yaml),
+    each service's entity must exist and each Canva prompt's colours must be
+    its entity's brand colours.
+    """
+    home = Path(home)
+    folder = home / "sops" / PROMPTS_FOLDER
+    library = PromptLibrary(folder)
+    if not folder.is_dir():
+        return library
+    known_entities = set(palettes) if palettes is not None else None
+    services_path = folder / "services.yaml"
+    if not services_path.is_file():
+        library.problems.append(
+            Problem(_shown(services_path, home), 1, 1, "services.yaml is missing")
+        )
+    else:
+        doc = _read(services_path, home)
+        library.problems.extend(doc.problems)
+        if doc.data is not None:
+            parsed = validate_model(doc, ServicesFile, doc.data, problems=library.problems)
+            if parsed is not None:
+                library.services = dict(parsed.services)
+                for sid, service in parsed.services.items():
+                    if known_entities is not None and service.entity not in known_entities:
+                        library.problems.append(
+                            doc.problem_at_value(
+                                ("services", sid, "entity"),
+                                f"unknown entity '{service.entity}'"
+                                f"{did_you_mean(service.entity, known_entities)}",
+                            )
+                        )
+    first_seen: dict[str, str] = {}
+    for kind, model in (("canva", CanvaFile), ("sora", SoraFile)):
+        for path in sorted((folder / kind).glob("*.yaml")):
+            doc = _read(path, home)
+            library.problems.extend(doc.problems)
+            if doc.data is None:
+                continue
+            parsed_file = validate_model(doc, model, doc.data, problems=library.problems)
+            if parsed_file is None:
+                continue
+            for index, prompt in enumerate(parsed_file.prompts):
+                at = ("prompts", index)
+                if prompt.id in first_seen:
+                    library.problems.append(
+                        doc.problem_at_value(
+                            (*at, "id"),
+                            f"duplicate prompt id '{prompt.id}' (first in {first_seen[prompt.id]})",
+                        )
+                    )
+                    continue
+                if library.services and prompt.service not in library.services:
+                    library.problems.append(
+                        doc.problem_at_value(
+                            (*at, "service"),
+                            f"unknown service '{prompt.service}'"
+                            f"{did_you_mean(prompt.service, library.services)}; "
+                            "services are declared in prompts/services.yaml",
+                        )
+                    )
+                    continue
+                owner = library.services.get(prompt.service)
+                if isinstance(prompt, CanvaPrompt) and palettes is not None and owner is not None:
+                    palette = {c.lower() for c in palettes.get(owner.entity, ())}
+                    off = [c for c in prompt.brand_colors if c.lower() not in palette]
+                    if off:
+                        library.problems.append(
+                            doc.problem_at_value(
+                                (*at, "brand_colors"),
+                                f"colour {off[0]} is not a brand colour of {owner.entity} "
+                                f"({', '.join(palettes.get(owner.entity, ())) or 'none declared'})",
+                            )
+                        )
+                first_seen[prompt.id] = doc.path
+                library.prompts[prompt.id] = prompt
+    if not library.services:
+        library.prompts.clear()
+    library.problems = sorted(set(library.problems))
+    return library
+
+
+def _shown(path: Path, home: Path) -> str:
+    try:
+        return path.relative_to(home).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+@lru_cache(maxsize=8)
+def _cached(
+    home: str,
+    stamp: tuple[tuple[str, float], ...],
+    palettes: tuple[tuple[str, tuple[str, ...]], ...] | None,
+) -> PromptLibrary:
+    return load_prompt_library(home, palettes=dict(palettes) if palettes is not None else None)
+
+
+def prompt_library_of(
+    home: str | Path, *, palettes: Mapping[str, Sequence[str]] | None = None
+) -> PromptLibrary:
+    """:func:`load_prompt_library`, cached until a prompt file changes."""
+    folder = Path(home) / "sops" / PROMPTS_FOLDER
+    files = sorted(folder.rglob("*.yaml")) if folder.is_dir() else []
+    stamp = tuple((p.relative_to(folder).as_posix(), p.stat().st_mtime) for p in files)
+    frozen = (
+        tuple(sorted((k, tuple(v)) for k, v in palettes.items())) if palettes is not None else None
+    )
+    return _cached(str(Path(home)), stamp, frozen)

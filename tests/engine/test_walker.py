@@ -1,0 +1,75 @@
+"""Common step fields: `when`, `on_error`, `retry` with backoff."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.support import Bench
+from sopbench.engine import idempotency_key
+
+
+@pytest.mark.parametrize(
+    ("inputs", "ran"),
+    [
+        ({}, {"always"}),
+        ({"flag": True}, {"by_flag", "by_text", "always"}),
+        ({"word": "yes"}, {"by_word", "always"}),
+        ({"word": "False"}, {"always"}),
+        ({"word": "0"}, {"always"}),
+    ],
+)
+def test_when_skips_steps(bench: Bench, inputs: dict[str, object], ran: set[str]) -> None:
+    view = bench.start("eng_when", inputs)
+    assert view.run.status == "succeeded"
+    statuses = {s.path: s.status for s in view.steps}
+    assert {p for p, s in statuses.items() if s == "succeeded"} == ran
+    assert {p for p, s in statuses.items() if s == "skipped"} == set(statuses) - ran
+    skipped = next(s for s in view.steps if s.path == "never")
+    assert skipped.result == {"skipped": True} and skipped.rendered is None
+    assert view.run.vars["never_skipped"] is True
+    assert view.run.vars["flag_skipped"] is ("by_flag" not in ran)
+
+
+def test_when_that_cannot_be_evaluated_fails_the_step(bench: Bench) -> None:
+    view = bench.start("eng_when_bad")
+    assert view.run.status == "failed"
+    odd = next(s for s in view.steps if s.path == "odd")
+    assert odd.error == "`when`: undefined value in template: 'dict object' has no attribute 'nope'"
+
+
+def test_on_error_continue_records_the_failure_and_goes_on(bench: Bench) -> None:
+    bench.recorder.fail("/down", 502, times=None)
+    view = bench.start("eng_on_error")
+    assert view.run.status == "succeeded"
+    steps = {s.path: s for s in view.steps}
+    assert steps["hook"].status == "failed"
+    assert steps["hook"].error == f"webhook {bench.recorder.url}/down answered 502"
+    assert view.run.vars["failed"] is True
+    assert view.run.vars["why"] == steps["hook"].error
+    assert steps["bad_template"].status == "failed"
+    assert "ZeroDivisionError" in (steps["bad_template"].error or "")
+    assert view.run.vars["finished"] is True
+    assert view.run.error is None
+
+
+def test_retry_waits_with_backoff_and_keeps_the_key(bench: Bench) -> None:
+    bench.recorder.fail("/flaky", 500, times=1)
+    view = bench.start("eng_retry")
+    assert view.run.status == "succeeded", view.run.error
+    first, second = bench.recorder.requests
+    assert second.at - first.at >= 1.0  # backoff: 1s, no jitter
+    assert first.key == second.key == idempotency_key(view.run.id, "call", "http")
+    (retry,) = [e for e in bench.journal(view.run.id) if e["kind"] == "step.retry"]
+    assert retry["data"]["attempt"] == 2 and retry["data"]["wait_seconds"] == 1.0
+    assert "answered 500" in retry["data"]["error"]
+    call = next(s for s in view.steps if s.path == "call")
+    assert call.attempt == 2 and call.result["status"] == 200
+
+
+def test_retry_gives_up_after_max_attempts(bench: Bench) -> None:
+    bench.recorder.fail("/flaky", 500, times=None)
+    view = bench.start("eng_retry")
+    assert view.run.status == "failed"
+    assert len(bench.recorder.requests) == 2
+    effects = bench.service.engine.effects.of_run(view.run.id)
+    assert [(e["status"], e["attempt"]) for e in effects] == [("intent", 2)]

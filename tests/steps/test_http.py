@@ -1,0 +1,161 @@
+"""api_call and webhook against a real HTTP server: headers, keys, expect, retry, timeout."""
+
+from __future__ import annotations
+
+import time
+
+from engine.support import SECRET, Bench
+
+from sopbench.engine import idempotency_key
+
+
+def test_api_call_get_then_post(bench: Bench) -> None:
+    rec = bench.recorder
+    rec.respond("/orders", 201, json={"id": "ord-7"})
+    view = bench.start("http_call", {"sku": "LAP-1", "qty": "2"})
+    assert view.run.status == "succeeded", view.run.error
+    run_id = view.run.id
+
+    lookup, order = rec.requests
+    assert (lookup.method, lookup.path, lookup.query) == ("GET", "/items", {"sku": ["LAP-1"]})
+    assert lookup.header("Authorization") == f"Bearer {SECRET}"
+    assert lookup.header("X-Client") == "sopbench-tests"
+    assert lookup.header("X-Trace") == "trace-LAP-1"
+    assert lookup.key is None  # a GET changes nothing: no key
+    assert (order.method, order.path) == ("POST", "/orders")
+    assert order.body == {"sku": "LAP-1", "qty": 2, "seen": 200, "first": 1}
+    assert order.key == idempotency_key(run_id, "order", "http")
+    assert order.header("Content-Type") == "application/json"
+
+    steps = bench.steps(run_id)
+    assert steps["lookup"].result["status"] == 200
+    assert steps["lookup"].result["json"]["path"] == "/items"
+    assert steps["lookup"].result["headers"]["content-type"] == "application/json"
+    assert steps["order"].result["status"] == 201
+    assert view.run.vars == {"order_id": "ord-7", "status": 201}
+    assert steps["order"].rendered["json"] == {"sku": "LAP-1", "qty": 2, "seen": 200, "first": 1}
+
+    effects = bench.service.engine.effects.of_run(run_id)
+    assert [(e["step_path"], e["status"]) for e in effects] == [
+        ("lookup", "done"),
+        ("order", "done"),
+    ]
+    assert effects[1]["idempotency_key"] == order.key
+    assert effects[1]["request"]["url"] == f"{rec.url}/orders"
+    assert effects[1]["response"]["status"] == 201
+
+
+def test_api_call_fails_when_the_answer_is_not_expected(bench: Bench) -> None:
+    view = bench.start("http_expect")
+    assert view.run.status == "failed"
+    error = bench.steps(view.run.id)["order"].error
+    assert error == f"PUT {bench.recorder.url}/orders/1 answered 200"
+    assert len(bench.recorder.requests) == 1
+
+
+def test_api_call_fails_on_a_4xx(bench: Bench) -> None:
+    bench.recorder.fail("/items", 404, times=None)
+    view = bench.start("http_call", {"sku": "NOPE"})
+    assert view.run.status == "failed"
+    assert bench.steps(view.run.id)["lookup"].error == (
+        f"GET {bench.recorder.url}/items answered 404"
+    )
+    assert "order" not in bench.steps(view.run.id)
+    assert bench.service.engine.effects.of_run(view.run.id)[0]["status"] == "intent"
+
+
+def test_webhook_retries_5xx_with_the_same_key(bench: Bench) -> None:
+    rec = bench.recorder
+    rec.fail("/keyed/hook", 503, times=2)
+    view = bench.start("http_webhook")
+    assert view.run.status == "succeeded", view.run.error
+    key = idempotency_key(view.run.id, "hook", "webhook")
+    hits = rec.requests_to("/keyed/hook")
+    assert [h.status for h in hits] == [503, 503, 200]
+    assert {h.key for h in hits} == {key}
+    assert all(h.header("X-Api-Key") == SECRET for h in hits)
+    assert all(h.header("Authorization") is None for h in hits)
+    assert hits[0].header("X-Event") == "order.created"
+    assert hits[0].body == {"event": "order.created", "run": view.run.id}
+    assert rec.completed() == {key: 1}
+    hook = bench.steps(view.run.id)["hook"]
+    assert (hook.status, hook.attempt, hook.result) == ("succeeded", 3, {"status": 200})
+    retries = [e for e in bench.journal(view.run.id) if e["kind"] == "step.retry"]
+    assert [e["data"]["attempt"] for e in retries] == [2, 3]
+    assert "answered 503" in retries[0]["data"]["error"]
+    assert view.run.vars == {"status": 200}
+
+
+def test_webhook_retries_a_429(bench: Bench) -> None:
+    bench.recorder.throttle("/keyed/hook", retry_after=1)
+    view = bench.start("http_webhook", {"event": "stock.low"})
+    assert view.run.status == "succeeded"
+    assert [h.status for h in bench.recorder.requests] == [429, 200]
+    assert bench.recorder.requests[0].key == bench.recorder.requests[1].key
+
+
+def test_webhook_fails_once_retries_are_spent(bench: Bench) -> None:
+    bench.recorder.fail("/keyed/hook", 500, times=None)
+    view = bench.start("http_webhook")
+    assert view.run.status == "failed"
+    hook = bench.steps(view.run.id)["hook"]
+    assert hook.attempt == 3
+    assert hook.error == f"webhook {bench.recorder.url}/keyed/hook answered 500"
+    assert len(bench.recorder.requests) == 3
+    assert "after" not in bench.steps(view.run.id)
+
+
+def test_webhook_by_url_carries_a_key_and_no_credentials(bench: Bench) -> None:
+    view = bench.start("http_webhook_url", {"url": bench.recorder.url + "/plain"})
+    assert view.run.status == "succeeded"
+    (hit,) = bench.recorder.requests
+    assert hit.key == idempotency_key(view.run.id, "hook", "webhook")
+    assert hit.header("Authorization") is None and hit.body == {"hello": "world"}
+
+
+def test_webhook_to_nowhere_fails_clearly(bench: Bench) -> None:
+    view = bench.start("http_webhook_url", {"url": "http://127.0.0.1:9/closed"})
+    assert view.run.status == "failed"
+    error = bench.steps(view.run.id)["hook"].error or ""
+    assert error.startswith("POST http://127.0.0.1:9/closed failed:")
+
+
+def test_step_timeout_cuts_a_slow_call(bench: Bench) -> None:
+    bench.recorder.slow("/slow", 5.0)
+    started = time.monotonic()
+    view = bench.start("http_timeout")
+    elapsed = time.monotonic() - started
+    assert view.run.status == "failed"
+    assert bench.steps(view.run.id)["slow"].error == (
+        f"GET {bench.recorder.url}/slow timed out after 1s"
+    )
+    assert elapsed < 4
+
+
+def test_http_dry_runs_never_call_out(bench: Bench) -> None:
+    for sop_id, inputs in (
+        ("http_expect", {}),
+        ("http_webhook", {}),
+        ("http_timeout", {}),
+        ("http_webhook_url", {"url": bench.recorder.url + "/x"}),
+    ):
+        view = bench.dry(sop_id, inputs)
+        assert view.run.status == "succeeded", (sop_id, view.run.error)
+        for step in view.steps:
+            if step.type in ("api_call", "webhook"):
+                assert step.result["simulated"] is True
+    assert bench.recorder.requests == []
+
+
+def test_a_dry_run_cannot_read_a_response_it_never_got(bench: Bench) -> None:
+    """A simulated call has no body: a template reading one fails the dry-run clearly."""
+    view = bench.dry("http_call", {"sku": "A"})
+    steps = bench.steps(view.run.id)
+    assert steps["lookup"].result["simulated"] is True
+    assert steps["lookup"].rendered["headers"] == {"X-Trace": "trace-A"}
+    assert steps["order"].status == "skipped"
+    assert view.run.status == "failed"
+    assert (
+        steps["keep"].error == "undefined value in template: 'dict object' has no attribute 'json'"
+    )
+    assert bench.recorder.requests == []
