@@ -11,23 +11,26 @@ each as ``path:line:col: message``.
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from sopbench.errors import NotFound, Problem, WorkspaceInvalid
+from sopbench.library_cache import FileCache
 from sopbench.model.sop import SopFile
 from sopbench.model.workspace import ConnectionsFile, EntitiesFile, PeopleFile
 from sopbench.sopcheck import check_sop
 from sopbench.suggest import did_you_mean
 from sopbench.validation import validate_model
 from sopbench.workspace_checks import cross_check
-from sopbench.yamlsource import SourceMap, YamlDocument, parse_yaml
+from sopbench.yamlsource import LazySourceMap, SourceMap, YamlDocument, parse_yaml
 
 __all__ = ["Workspace", "load_workspace"]
 
@@ -161,6 +164,91 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+_PARALLEL_FROM = 200  # below this many changed files a second process costs more than it saves
+
+
+def _check_all(
+    paths: list[Path], home: Path, cache: FileCache
+) -> list[tuple[YamlDocument, SopFile | None]]:
+    """Check every SOP file; with many uncached files, on every core.
+
+    Each file is checked on its own, so the work splits cleanly. Worker
+    processes are forked (cheap: everything is imported already) and only
+    when this process runs no other thread, since forking a threaded process
+    can copy a held lock; results come back without their position tables
+    (see :class:`~sopbench.yamlsource.LazySourceMap`).
+    """
+    misses = [p for p in paths if cache.get(_relative(p, home), _stat(p)) is None]
+    cores = os.cpu_count() or 1
+    if (
+        len(misses) < _PARALLEL_FROM
+        or cores < 2
+        or threading.active_count() > 1
+        or not hasattr(os, "fork")
+    ):
+        return [_checked_sop(path, home, cache) for path in paths]
+    chunks = [misses[i::cores] for i in range(cores)]
+    with multiprocessing.get_context("fork").Pool(cores) as pool:
+        for rows in pool.starmap(_check_chunk, [(chunk, home) for chunk in chunks]):
+            for shown, stat, data, problems, sop in rows:
+                cache.put_raw(shown, stat, data, problems, sop)
+    return [_checked_sop(path, home, cache) for path in paths]
+
+
+def _check_chunk(
+    paths: list[Path], home: Path
+) -> list[tuple[str, tuple[int, int], Any, list[Problem], SopFile | None]]:
+    rows = []
+    for path in paths:
+        doc, sop = _fresh_check(path, home)
+        stat = _stat(path)
+        rows.append(
+            (
+                doc.path,
+                (stat.st_mtime_ns, stat.st_size) if stat else (0, -1),
+                doc.data,
+                doc.problems,
+                sop,
+            )
+        )
+    return rows
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def _fresh_check(path: Path, home: Path) -> tuple[YamlDocument, SopFile | None]:
+    doc = _read(path, home)
+    sop = None
+    if doc.data is not None:
+        sop = check_sop(doc)
+    elif not doc.problems:
+        doc.problems.append(
+            Problem(doc.path, 1, 1, "the file is empty; a SOP needs sop_id, entity, name and steps")
+        )
+    return doc, sop
+
+
+def _checked_sop(path: Path, home: Path, cache: FileCache) -> tuple[YamlDocument, SopFile | None]:
+    """One SOP file checked on its own, from the cache when the file is unchanged."""
+    shown = _relative(path, home)
+    stat = _stat(path)
+    entry = cache.get(shown, stat)
+    if entry is not None:
+        doc = YamlDocument(shown, entry.data, LazySourceMap(path, shown), list(entry.problems))
+        if entry.sop is not None:
+            entry.sop._path = shown
+        return doc, entry.sop
+    doc, sop = _fresh_check(path, home)
+    if stat is not None:
+        cache.put_raw(shown, (stat.st_mtime_ns, stat.st_size), doc.data, doc.problems, sop)
+    return doc, sop
+
+
 def load_workspace(home: str | Path) -> Workspace:
     """Read and check ``<home>/sops``; problems are collected, never raised."""
     with _gc_paused():
@@ -185,21 +273,17 @@ def _load_workspace(home: str | Path) -> Workspace:
     workspace.connections = _load_optional(
         workspace, CONNECTIONS_FILE, ConnectionsFile, required=False
     )
-    for path in sop_files(workspace.sops_dir):
-        doc = _read(path, home_path)
+    cache = FileCache.open(home_path)
+    checked = _check_all(sop_files(workspace.sops_dir), home_path, cache)
+    seen: set[str] = set()
+    for doc, sop in checked:
+        seen.add(doc.path)
         workspace.documents[doc.path] = doc
-        sop = None
-        if doc.data is not None:
-            sop = check_sop(doc)
-        elif not doc.problems:
-            doc.problems.append(
-                Problem(
-                    doc.path, 1, 1, "the file is empty; a SOP needs sop_id, entity, name and steps"
-                )
-            )
         workspace.problems.extend(doc.problems)
         if sop is not None:
             workspace.sops.setdefault(sop.sop_id, sop)
+    cache.keep_only(seen)
+    cache.save()
     bad_paths = cross_check(workspace)
     workspace.sops = {k: v for k, v in workspace.sops.items() if v.path not in bad_paths}
     workspace.problems = sorted(set(workspace.problems))  # merged copies repeat theirs

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -23,7 +24,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sopbench.errors import Problem
 
-__all__ = ["Pos", "SourceMap", "YamlDocument", "parse_yaml"]
+__all__ = ["LazySourceMap", "Pos", "SourceMap", "YamlDocument", "parse_yaml"]
 
 DataPath = tuple[str | int, ...]
 
@@ -78,6 +79,37 @@ class SourceMap:
             if pos is not None:
                 return pos
         return Pos(1, 1)
+
+
+class LazySourceMap(SourceMap):
+    """The positions of a file that is parsed again only when a position is asked for.
+
+    Documents restored from the load cache carry this instead of their full
+    position table: positions are needed only to report a problem.
+    """
+
+    def __init__(self, file: Path, shown: str) -> None:  # no super(): the tables are lazy
+        self._file = file
+        self._shown = shown
+        self._loaded: SourceMap | None = None
+
+    def _load(self) -> SourceMap:
+        if self._loaded is None:
+            text = self._file.read_text(encoding="utf-8", errors="replace")
+            self._loaded = parse_yaml(text, self._shown).source
+        return self._loaded
+
+    @property
+    def values(self) -> dict[DataPath, Pos]:  # type: ignore[override]
+        return self._load().values
+
+    @property
+    def keys(self) -> dict[DataPath, Pos]:  # type: ignore[override]
+        return self._load().keys
+
+    @property
+    def ends(self) -> dict[DataPath, Pos]:  # type: ignore[override]
+        return self._load().ends
 
 
 @dataclass(slots=True)

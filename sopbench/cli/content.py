@@ -59,10 +59,7 @@ def prompts(
     else:
         echo_table(
             ["id", "kind", "entity", "service", "format", "title"],
-            [
-                [p.id, p.kind, library.entity_of(p), p.service, p.format, p.title]
-                for p in found
-            ],
+            [[p.id, p.kind, library.entity_of(p), p.service, p.format, p.title] for p in found],
         )
         if found:
             canva = sum(p.kind == "canva" for p in found)

@@ -55,7 +55,8 @@ def _check_content(
 ) -> list[Problem]:
     problems = []
     with_at = (*at, "with")
-    for index, platform in enumerate(params.get("platforms") or []):
+    platforms = params.get("platforms")
+    for index, platform in enumerate(platforms if isinstance(platforms, list) else []):
         if isinstance(platform, str) and not is_template(platform) and platform not in PLATFORMS:
             problems.append(
                 doc.problem_at_value(

@@ -62,6 +62,7 @@ DesignType = Literal[
     "youtube_thumbnail",
     "twitch_banner",
     "tiktok_cover",
+    "whatnot_thumbnail",
     "discord_banner",
     "email_header",
     "flyer",
@@ -235,14 +236,16 @@ class PromptLibrary:
         """
         if entity is not None and entity not in {s.entity for s in self.services.values()}:
             known = sorted({s.entity for s in self.services.values()})
+            close = did_you_mean(entity, known).strip(" ()")
             raise NotFound(
-                f"no prompts for entity '{entity}'{did_you_mean(entity, known)}",
-                hint="entities with prompts: " + ", ".join(known),
+                f"no prompts for entity '{entity}'",
+                hint=" ".join(filter(None, [close, "entities with prompts: " + ", ".join(known)])),
             )
         if service is not None and service not in self.services:
+            close = did_you_mean(service, self.services).strip(" ()")
             raise NotFound(
-                f"no service '{service}'{did_you_mean(service, self.services)}",
-                hint="`sopbench prompts --json` lists the services",
+                f"no service '{service}'",
+                hint=close or "`sopbench prompts --json` lists the services",
             )
         if kind is not None and kind not in ("canva", "sora"):
             raise NotFound(f"no prompt kind '{kind}'", hint="use canva or sora")

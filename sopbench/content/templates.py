@@ -462,7 +462,9 @@ def _cached(folder: str, stamp: tuple[tuple[str, float], ...]) -> TemplateLibrar
 def templates_of(home: str | Path) -> TemplateLibrary:
     """:func:`load_templates`, cached until a template file changes."""
     folder = Path(home) / "sops" / TEMPLATES_FOLDER
-    stamp = tuple(
-        (p.name, p.stat().st_mtime) for p in sorted(folder.glob(f"*{SUFFIX}"))
-    ) if folder.is_dir() else ()
+    stamp = (
+        tuple((p.name, p.stat().st_mtime) for p in sorted(folder.glob(f"*{SUFFIX}")))
+        if folder.is_dir()
+        else ()
+    )
     return _cached(str(Path(home)), stamp)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 
 from sopbench.config import Settings
 from sopbench.engine.definitions import sop_from_definition
@@ -257,9 +257,7 @@ class Engine(HandlerServices):
                 actor=self.owner,
                 data={"error": error, "outputs": outputs or {}},
             )
-            if run.parent_run_id and self.runs.set_status_if(
-                conn, run.parent_run_id, frozenset({"waiting"}), status="pending", wake_at=None
-            ):
+            if run.parent_run_id and self.runs.wake(conn, run.parent_run_id):
                 self._ready.append(run.parent_run_id)
         self.hook("on_run_end", run_id=run.id, status=status)
 
@@ -341,7 +339,10 @@ class Engine(HandlerServices):
                 walk.run.id,
                 status="waiting",
                 wait_kind=outcome.kind,
-                wake_at=outcome.wake_at,
+                # a wake that came while this drive ran (see RunStore.wake) wins
+                wake_at=func.coalesce(
+                    runs.c.wake_at, literal(outcome.wake_at, type_=runs.c.wake_at.type)
+                ),
                 vars=self.clean(walk.vars),
             ):
                 raise LeaseLost(
@@ -408,9 +409,7 @@ class Engine(HandlerServices):
                 # A parent waiting on this run learns of it now (a worker resumes it).
                 parent = self.runs.get_run(current, conn).parent_run_id
                 if parent is not None:
-                    self.runs.set_status_if(
-                        conn, parent, frozenset({"waiting"}), status="pending", wake_at=None
-                    )
+                    self.runs.wake(conn, parent)
             cancelled.append(current)
         return cancelled
 

@@ -134,6 +134,24 @@ class RunStore:
         )
         return result.rowcount == 1
 
+    def wake(self, conn: Connection, run_id: str) -> bool:
+        """What the run waited for has happened: make it ready; True when it was waiting.
+
+        A run still ``running`` (its driver is between opening a task or
+        starting a child and recording the wait) gets ``wake_at = now``
+        instead: :meth:`Engine.mark_waiting` keeps that moment, so the run
+        parks already due and a worker resumes it, rather than waiting for
+        an event that has already happened.
+        """
+        if self.set_status_if(conn, run_id, frozenset({"waiting"}), status="pending", wake_at=None):
+            return True
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id, runs.c.status == "running")
+            .values(wake_at=utcnow())
+        )
+        return False
+
     def count_active(
         self,
         conn: Connection,

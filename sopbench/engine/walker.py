@@ -13,7 +13,6 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -23,7 +22,6 @@ from sopbench.engine.handlers import Blocks, Done, Outcome, StepHandler, Wait
 from sopbench.engine.runstore import RunRow, StepRow, jsonable
 from sopbench.errors import ExpressionError, SopbenchError, StepFailed
 from sopbench.expressions import render_value, truthy
-from sopbench.model.common import parse_duration
 from sopbench.model.sop import RetryPolicy, StepSpec
 from sopbench.model.steps import nested_step_fields
 from sopbench.store import utcnow
@@ -209,10 +207,7 @@ class Walk:
     def _retry(
         self, step: StepSpec, call: StepCall, policy: RetryPolicy, error: SopbenchError
     ) -> None:
-        # parse_duration: the model's defaults ("2s", "5m") are not validated into timedeltas
-        backoff: timedelta = parse_duration(policy.backoff)
-        longest: timedelta = parse_duration(policy.max_backoff)
-        wait = min(backoff * (2 ** (call.attempt - 1)), longest)
+        wait = min(policy.backoff * (2 ** (call.attempt - 1)), policy.max_backoff)
         if policy.jitter:
             wait = wait * random.uniform(0.5, 1.0)
         call.attempt += 1

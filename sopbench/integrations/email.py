@@ -23,8 +23,8 @@ offer it; ``smtps://`` is TLS from the first byte (port 465);
 refused by well-behaved servers). The user name may be given in the URL or
 as ``options.username``; the password is the channel's ``secret`` (else the
 connection's). Options: ``from``, ``username``, ``ca_file`` (a CA bundle
-to trust, e.g. the sandbox's), ``verify`` (default true), ``retries``,
-``backoff``.
+to trust, e.g. the sandbox's), ``verify`` (default true), ``starttls``
+(``false`` = ``smtp+plain://``), ``retries``, ``backoff``.
 
 Retries: only replies that prove the message was *not* accepted are
 retried (a 4xx transient reply, a refused connection); a connection lost
@@ -123,8 +123,12 @@ class SmtpConfig:
                 hint="set base_url: smtp://user@host:587 in sops/connections.yaml",
             )
         opts = connection.options
+        security: Security | None = None
+        if opts.get("starttls") is False and connection.base_url.startswith("smtp://"):
+            security = "none"  # `starttls: false`: a local relay without TLS
         return cls.from_url(
             connection.base_url,
+            security=security,
             password_secret=connection.secret,
             username=opts.get("username"),
             sender=opts.get("from"),

@@ -232,9 +232,7 @@ class RunService:
                 },
             )
             if decision.settled:
-                engine.runs.set_status_if(
-                    conn, decision.run_id, frozenset({"waiting"}), status="pending", wake_at=None
-                )
+                engine.runs.wake(conn, decision.run_id)
         run_status = engine.runs.get_run(decision.run_id).status
         if decision.settled and continue_run:
             run_status = engine.drive(decision.run_id)

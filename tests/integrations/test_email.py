@@ -145,6 +145,8 @@ def test_server_without_starttls_is_refused_for_smtp_scheme() -> None:
         SmtpClient(SmtpConfig.from_url(plain.url), Secrets([])).send(
             to=["a@x.example"], subject="relay", body="b"
         )
+        relay = Connection(type="smtp", base_url=url, options={"starttls": False})
+        assert SmtpConfig.from_connection(relay).security == "none"
         assert [m.tls for m in plain.messages] == [False]
 
 

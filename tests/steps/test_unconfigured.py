@@ -70,12 +70,11 @@ def test_media_request_asks_a_person_before_anything_is_paid(bench: Bench) -> No
     assert task["kind"] == "media" and task["approvers"] == ["manager"]
     decided = bench.decide(task["id"], "bob")
     assert decided["run_status"] == "failed"
-    error = bench.steps(view.run.id)["image"].error
-    assert error == (
-        "the media integration is not configured: no media client is set up "
-        "(set up the media integration, or run `sopbench sandbox` for local doubles)"
-    )
-    assert bench.service.engine.effects.of_run(view.run.id) == []
+    # no media service (and no prompt library) in this workspace: a clear refusal,
+    # after the approval and before any paid job
+    error = bench.steps(view.run.id)["image"].error or ""
+    assert re.search(r"shop_storefront_image|media integration is not configured", error), error
+    assert bench.recorder.requests == []
 
 
 def test_media_request_rejected_starts_no_job(bench: Bench) -> None:
