@@ -16,6 +16,7 @@ CPU.
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -165,6 +166,7 @@ def _safe_replace(eval_ctx: Any, value: Any, old: Any, new: Any, count: int | No
     return do_replace(eval_ctx, value, old, new, count)
 
 
+_WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 _SIZED_FILTER = "sopbench_sized"
 _COUNTED_FILTER = "sopbench_counted"
 
@@ -234,6 +236,14 @@ class _SopSandbox(ImmutableSandboxedEnvironment):
             return str(_sized(wrapped(*args, **kwargs)))
 
         return checked
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        # str.center/ljust/rjust/zfill build their result before any size check
+        name = getattr(__obj, "__name__", "")
+        if isinstance(getattr(__obj, "__self__", None), str) and name in _WIDTH_METHODS:
+            if args:
+                _check_width(args[0], name)
+        return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
@@ -391,6 +401,8 @@ def _defined(value: Any) -> Any:
     """
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ArithmeticError(f"{value} is not a finite number")
     if isinstance(value, list | tuple):
         for item in value:
             _defined(item)
@@ -431,6 +443,8 @@ def render_value(
         raise ExpressionError(f"template failed: {type(exc).__name__}: {exc}") from None
     except (MemoryError, RecursionError) as exc:
         raise ExpressionError(f"template too large: {type(exc).__name__}") from None
+    except Exception as exc:  # a filter misused (FilterArgumentError, AssertionError...)
+        raise ExpressionError(f"template failed: {type(exc).__name__}: {exc}") from None
     finally:
         _budget.reset(token)
 

@@ -74,6 +74,8 @@ REFUSED = [
     ("{{ '%999999999s' | format('a') }}", "format width wider than 100000"),
     ("{{ 'x' | center(999999999) }}", "center wider than 100000"),
     ("{{ 'x\ny' | indent(999999999) }}", "indent wider than 100000"),
+    ("{{ 'a'.zfill(10**9) }}", "zfill wider than 100000"),
+    ("{{ 'a'.ljust(10**10) }}", "ljust wider than 100000"),
     # mutation in an immutable sandbox
     ("{{ inputs.d.update({'b': 2}) }}", "unsafe"),
     ("{{ inputs.d.pop('a') }}", "unsafe"),
@@ -115,6 +117,14 @@ REFUSED = [
         "more than 100000 loop iterations",
     ),
     ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "RecursionError"),
+    # filters misused fail the template, never the engine
+    ("{{ 'x' | truncate(-1) }}", "AssertionError"),
+    ("{{ {'a': 1} | dictsort(by='x') }}", "FilterArgumentError"),
+    ("{{ 'x' | xmlattr }}", "AttributeError"),
+    ("{% include 'other' %}", "no loader"),
+    # values JSON (and PostgreSQL) cannot hold
+    ("{{ 1e308 * 10 }}", "inf is not a finite number"),
+    ("{{ (1e308 * 10) - (1e308 * 10) }}", "nan is not a finite number"),
     # reading what is not there
     ("{{ inputs.nope }}", "has no attribute 'nope'"),
     ("{{ [inputs.nope] }}", "has no attribute 'nope'"),

@@ -25,8 +25,9 @@ A request is one row of the ``media_requests`` table and moves::
 * The asset reference (provider ids, URLs, local files under
   ``<home>/.sopbench/media/<request id>/``) stays in the row.
 
-The ``media`` client of the step handlers is :class:`MediaAdapter`
-(``request(...) -> {"request_id"}``, ``status(id) -> {"status", "asset", "error"}``).
+The ``media`` client of the step handlers is
+:class:`~sopbench.content.media_adapter.MediaAdapter` (``request(...) ->
+{"request_id"}``, ``status(id) -> {"status", "asset", "error"}``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import yaml
 
 from sopbench.config import Settings
 from sopbench.content.prompts import (
@@ -54,24 +54,21 @@ from sopbench.content.prompts import (
 from sopbench.errors import (
     ConnectionNotConfigured,
     DecisionRefused,
-    InputError,
     IntegrationError,
     NotFound,
 )
 from sopbench.integrations.canva import CanvaClient, CanvaJob, text_field
 from sopbench.integrations.http import RateLimited, ServerError, TransportFailed
-from sopbench.integrations.video import VideoJob, VideoProvider, video_factory
-from sopbench.model.workspace import Connection, ConnectionsFile
-from sopbench.store import Database, new_id, open_database, utcnow
+from sopbench.integrations.video import VideoJob, VideoProvider
+from sopbench.store import Database, new_id, utcnow
 from sopbench.store.tables import media_requests
 
 __all__ = [
     "COST_CLASSES",
-    "MediaAdapter",
     "MediaRequestView",
     "MediaService",
     "cost_class",
-    "media_factory",
+    "request_id_for",
 ]
 
 logger = logging.getLogger("sopbench.media")
@@ -248,9 +245,12 @@ class MediaService:
         return view
 
     def approve(self, request_id: str, *, by: str) -> MediaRequestView:
-        """A person approves the (paid) job; it starts at once."""
+        """A person approves the (paid) job; it starts at once (or on the next poll)."""
         self._decide(request_id, "approved", by=by)
-        return self.start(request_id)
+        try:
+            return self.start(request_id)
+        except _TRANSIENT as exc:  # approved all the same; `poll` starts it later
+            return self._note(self.get(request_id), exc)
 
     def reject(self, request_id: str, *, by: str, reason: str | None = None) -> MediaRequestView:
         self._decide(request_id, "rejected", by=by, error=reason or f"rejected by {by}")
@@ -290,8 +290,10 @@ class MediaService:
             return self._start_video(view, prompt)
         except _TRANSIENT:
             raise  # still `starting`: the next poll or call starts it with the same key
-        except (IntegrationError, ConnectionNotConfigured) as exc:
+        except IntegrationError as exc:  # refused for good (auth, validation, provider gone)
             return self._fail(view.id, exc)
+        # a missing connection or secret propagates and leaves the request `starting`:
+        # once it is configured, the next call starts it with the same key
 
     def poll(self, request_id: str) -> MediaRequestView:
         """Advance a started request by one look at its job."""
@@ -503,10 +505,19 @@ class MediaService:
     def _touch(self, view: MediaRequestView, **extra: Any) -> MediaRequestView:
         params = {k: v for k, v in view.params.items() if k != "last_error"}
         params.update(extra, polled_at=utcnow().isoformat())
-        with self.db.write() as conn:
+        same_job = (
+            media_requests.c.job_id.is_(None)
+            if view.job_id is None
+            else media_requests.c.job_id == view.job_id
+        )
+        with self.db.write() as conn:  # only if nobody moved the request meanwhile
             conn.execute(
                 sa.update(media_requests)
-                .where(media_requests.c.id == view.id)
+                .where(
+                    media_requests.c.id == view.id,
+                    media_requests.c.status == view.status,
+                    same_job,
+                )
                 .values(params=params)
             )
         return self.get(view.id)
@@ -564,108 +575,3 @@ def _canva_asset(view: MediaRequestView, job: CanvaJob, files: list[str]) -> dic
 
 def _video_asset(job: VideoJob, files: list[str]) -> dict[str, Any]:
     return {"kind": "sora", **job.reference(), "files": files}
-
-
-# -- wiring ---------------------------------------------------------------------------------------
-
-
-def _workspace_connections(settings: Settings) -> dict[str, Connection]:
-    path = settings.sops_dir / "connections.yaml"
-    if not path.is_file():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return dict(ConnectionsFile.model_validate(data).connections)
-    except (OSError, ValueError, yaml.YAMLError):
-        return {}  # `sopbench validate` reports a broken connections.yaml
-
-
-def connection_for(
-    type_: str, settings: Settings, preferred: Connection | None = None
-) -> Connection | None:
-    """The connection of ``type_`` media requests use.
-
-    A running sandbox wins; then the step's own connection (when it has that
-    type); then the first ``type_`` connection of ``sops/connections.yaml``.
-    """
-    if settings.sandbox is not None:
-        fields = settings.sandbox.connection_of_type(type_)
-        if fields is not None:
-            return Connection.model_validate(dict(fields))
-    if preferred is not None and preferred.type == type_:
-        return preferred
-    return next((c for c in _workspace_connections(settings).values() if c.type == type_), None)
-
-
-def service_for(
-    settings: Settings, db: Database, connection: Connection | None = None
-) -> MediaService:
-    """A :class:`MediaService` wired to the workspace's canva and video connections."""
-    canva_conn = connection_for("canva", settings, connection)
-    video_conn = connection_for("video", settings, connection)
-    return MediaService(
-        db,
-        settings,
-        canva=(lambda: CanvaClient.from_connection(canva_conn, settings)) if canva_conn else None,
-        video=(lambda: video_factory(video_conn, settings)) if video_conn else None,
-        canva_options=canva_conn.options if canva_conn else None,
-    )
-
-
-class MediaAdapter:
-    """The ``media`` client of the ``media_request`` step."""
-
-    def __init__(self, settings: Settings, connection: Connection | None = None) -> None:
-        if connection is not None and connection.type not in ("canva", "video"):
-            raise ConnectionNotConfigured(
-                f"a media request needs a canva or video connection, not {connection.type}"
-            )
-        self.settings = settings
-        self.connection = connection
-
-    @contextmanager
-    def _service(self) -> Iterator[MediaService]:
-        db = open_database(self.settings)
-        try:
-            yield service_for(self.settings, db, self.connection)
-        finally:
-            db.dispose()
-
-    def request(
-        self,
-        entity: str,
-        prompt_id: str,
-        overrides: Mapping[str, Any],
-        *,
-        run_id: str,
-        idempotency_key: str,
-    ) -> dict[str, Any]:
-        """Create (approved: the step's approvers decided) and start the job."""
-        if not isinstance(overrides, Mapping):
-            raise InputError("media overrides must be a mapping")
-        with self._service() as media:
-            view = media.request(
-                entity,
-                prompt_id,
-                overrides,
-                requested_by=f"run:{run_id}",
-                run_id=run_id,
-                idempotency_key=idempotency_key,
-                approved=True,
-            )
-        return {"request_id": view.id, "status": view.status, "cost_class": view.cost_class}
-
-    def status(self, request_id: str) -> dict[str, Any]:
-        """Poll once; ``asset`` is set when done, ``status`` ``failed`` with ``error``."""
-        with self._service() as media:
-            view = media.poll(request_id)
-        return {
-            "status": view.status,
-            "asset": view.asset if view.status == "succeeded" else None,
-            "error": view.error,
-        }
-
-
-def media_factory(connection: Connection | None, settings: Settings) -> MediaAdapter:
-    """The registry factory for ``media``."""
-    return MediaAdapter(settings, connection)

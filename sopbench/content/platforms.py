@@ -1,16 +1,18 @@
 """Per-platform publishing rules: length, hashtags, markdown and links.
 
-The numbers are the platforms' published limits where one exists (X 280,
-LinkedIn 3,000, Instagram and TikTok captions 2,200, YouTube titles 100 and
-descriptions 5,000, Discord messages 2,000, Twitch stream titles 140);
-``max_hashtags`` is the house rule drafts are held to (Instagram's own cap
-is 5 since late 2025). Whatnot publishes no limits; its numbers are house
-limits. :func:`violations` is what a reviewer sees before approving a draft;
+The lengths are the platforms' published limits (X 280 for standard
+accounts, LinkedIn 3,000, Instagram and TikTok captions 2,200, YouTube titles
+100 and descriptions 5,000, Discord messages 2,000, Twitch stream titles
+140). ``max_hashtags`` is the house rule drafts are held to (Instagram's own
+cap is stricter than its old 30; we keep every platform to a handful).
+Whatnot publishes no text limits; its numbers are house limits.
+:func:`violations` is what a reviewer sees before approving a draft;
 :func:`fit` and :func:`truncate` shorten text at a sentence or word boundary.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -313,12 +315,12 @@ def truncate(text: str, limit: int, rules: PlatformRules | None = None) -> str:
         if url.start() < low < url.end():
             head = text[: url.start()]
     sentence_ends = [m.end() for m in _SENTENCE_END.finditer(head)]
-    if sentence_ends and sentence_ends[-1] >= 0.6 * len(head):
+    if sentence_ends and sentence_ends[-1] >= 0.5 * len(head):
         return head[: sentence_ends[-1]].rstrip()
     space = max(head.rfind(" "), head.rfind("\n"))
     if space >= 0.5 * len(head):
         head = head[:space]
-    return head.rstrip(" ,;:-–—\n") + ELLIPSIS
+    return head.rstrip(" ,;:-\u2013\u2014\n") + ELLIPSIS
 
 
 def fit(body: str, hashtags: list[str], rules: PlatformRules) -> tuple[str, list[str]]:
@@ -358,7 +360,7 @@ def violations(text: str, rules: PlatformRules, *, title: str | None = None) -> 
         lines = text.split("\n")
         if any(
             line.lstrip().startswith("|") and _TABLE_SEPARATOR.match(nxt)
-            for line, nxt in zip(lines, lines[1:], strict=False)
+            for line, nxt in itertools.pairwise(lines)
         ):
             problems.append(f"{rules.name} cannot show markdown tables")
     if rules.markdown == "none" and re.search(r"\*\*.+?\*\*|^#{1,6}\s", text, re.MULTILINE):

@@ -347,16 +347,13 @@ def load_prompt_library(
                             )
                         )
     first_seen: dict[str, str] = {}
-    for kind, model in (("canva", CanvaFile), ("sora", SoraFile)):
+    for kind in ("canva", "sora"):
         for path in sorted((folder / kind).glob("*.yaml")):
             doc = _read(path, home)
             library.problems.extend(doc.problems)
             if doc.data is None:
                 continue
-            parsed_file = validate_model(doc, model, doc.data, problems=library.problems)
-            if parsed_file is None:
-                continue
-            for index, prompt in enumerate(parsed_file.prompts):
+            for index, prompt in enumerate(_file_prompts(doc, kind, library.problems)):
                 at = ("prompts", index)
                 if prompt.id in first_seen:
                     library.problems.append(
@@ -394,6 +391,15 @@ def load_prompt_library(
         library.prompts.clear()
     library.problems = sorted(set(library.problems))
     return library
+
+
+def _file_prompts(doc: YamlDocument, kind: str, problems: list[Problem]) -> list[Prompt]:
+    """The prompts of one valid canva/ or sora/ file; none (problems added) otherwise."""
+    if kind == "canva":
+        canva = validate_model(doc, CanvaFile, doc.data, problems=problems)
+        return list(canva.prompts) if canva is not None else []
+    sora = validate_model(doc, SoraFile, doc.data, problems=problems)
+    return list(sora.prompts) if sora is not None else []
 
 
 def _shown(path: Path, home: Path) -> str:

@@ -22,14 +22,17 @@ Blocks: ``post`` (required), ``short``, ``chat``, ``email``, ``video``,
 ``stream`` and ``title``. A platform renders the block of its style, falling
 back to ``post`` (``stream`` falls back to ``short`` first). Blocks see the
 variables, ``entity`` (its entities.yaml entry), ``voice``, ``tone`` (the
-voice phrases, rendered) and ``platform`` (its rules). Rendering uses the
-one sandboxed environment of :mod:`sopbench.expressions`; variables are
-passed in as values and never rendered again.
+voice phrases, rendered) and ``platform`` (its rules), plus three filters:
+``sentence`` (end with punctuation), ``nice_date`` (``Sunday, March 14 at
+5 PM``; ``nice_date('short')``: ``Sun Mar 14, 5 PM``) and ``money``
+(``$2.4M``, ``$12,500``). Rendering uses the sandboxed environment of
+:mod:`sopbench.expressions` (an overlay adding those filters); variables
+are passed in as values and never rendered again.
 
 After rendering, the text is adapted to the platform (markdown, links),
-hashtags are added (template, variables, entity) within the platform's
-limit, and the whole is fitted to the platform's length at a sentence or
-word boundary.
+hashtags are added (template, variables, then the entity's unless
+``entity_hashtags: false``) within the platform's limit, and the whole is
+fitted to the platform's length at a sentence or word boundary.
 """
 
 from __future__ import annotations
@@ -37,11 +40,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-from datetime import date, datetime
 
 from jinja2 import Environment, Template, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError

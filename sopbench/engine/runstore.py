@@ -43,9 +43,11 @@ def jsonable(value: Any) -> Any:
     """``value`` as it reads back from the database (dates become ISO text).
 
     The engine keeps exactly this form in memory too, so a run renders the
-    same templates whether it ran straight through or was resumed.
+    same templates whether it ran straight through or was resumed. Numbers
+    JSON cannot hold (infinity, NaN: PostgreSQL refuses them) become the
+    text ``"Infinity"``, ``"-Infinity"``, ``"NaN"``.
     """
-    return json.loads(json.dumps(value, default=_default))
+    return json.loads(json.dumps(value, default=_default), parse_constant=str)
 
 
 @dataclass(frozen=True)
@@ -143,13 +145,17 @@ class RunStore:
         parks already due and a worker resumes it, rather than waiting for
         an event that has already happened.
         """
-        if self.set_status_if(conn, run_id, frozenset({"waiting"}), status="pending", wake_at=None):
-            return True
-        conn.execute(
-            update(runs)
-            .where(runs.c.id == run_id, runs.c.status == "running")
-            .values(wake_at=utcnow())
-        )
+        # Lock the row first (PostgreSQL): a driver recording its wait meanwhile
+        # queues behind this transaction, then sees the wake.
+        status = conn.execute(
+            select(runs.c.status).where(runs.c.id == run_id).with_for_update()
+        ).scalar_one_or_none()
+        if status == "waiting":
+            return self.set_status_if(
+                conn, run_id, frozenset({"waiting"}), status="pending", wake_at=None
+            )
+        if status == "running":
+            conn.execute(update(runs).where(runs.c.id == run_id).values(wake_at=utcnow()))
         return False
 
     def count_active(

@@ -154,6 +154,16 @@ class TaskStore:
                 f"task {task['id']} timed out at {task['due_at'].isoformat(timespec='seconds')}"
             )
 
+    @classmethod
+    def may_decide(cls, task: Mapping[str, Any], person: str, people: PeopleFile | None) -> bool:
+        """Whether ``person`` may decide ``task`` (the checks :meth:`decide` makes)."""
+        action = "complete" if task["kind"] == "manual" else "approve"
+        try:
+            cls._check_person(task, person, action, people)
+        except DecisionRefused:
+            return False
+        return True
+
     @staticmethod
     def _check_person(
         task: Mapping[str, Any], person: str, action: str, people: PeopleFile | None

@@ -258,9 +258,26 @@ class Walk:
                     attempt=call.attempt,
                 )
             results = []
-            for block in outcome.blocks:
-                self.block(block.steps, f"{path}{block.label}.", {**scope, **block.scope})
-                results.append({s.id: self.steps.get(s.id) for s in block.steps})
+            try:
+                for block in outcome.blocks:
+                    self.block(block.steps, f"{path}{block.label}.", {**scope, **block.scope})
+                    results.append({s.id: self.steps.get(s.id) for s in block.steps})
+            except RunFailed as failure:
+                # A nested step failed: so did this step (and its own on_error decides).
+                self._save(
+                    path,
+                    step,
+                    new=False,
+                    status="failed",
+                    result={"error": str(failure), "failed": True},
+                    error=str(failure),
+                    attempt=call.attempt,
+                    finished=True,
+                )
+                self.steps[step.id] = {"error": str(failure), "failed": True}
+                if step.on_error == "fail":
+                    raise
+                return
             self._finish(
                 step, path, call, handler, handler.collect(call, results), scope, self.states[path]
             )

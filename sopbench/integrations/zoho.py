@@ -440,41 +440,37 @@ class ZohoCRM:
     @property
     def api(self) -> HttpService:
         """The API service (its base URL from the connection or the token's api_domain)."""
-        if self._api is None:
-            with self._lock:
-                if self._api is None:
-                    base = self._api_url
-                    if base is None:
-                        key = self._cache_key()
-                        with _TOKENS_LOCK:
-                            cached = _TOKENS.get(key)
-                        domain = cached.api_domain if cached else None
-                        if domain is None:
-                            self._lock.release()
-                            try:
-                                domain = self._refresh(key).api_domain
-                            finally:
-                                self._lock.acquire()
-                        if not domain:
-                            raise ConnectionNotConfigured(
-                                "the Zoho token response names no api_domain",
-                                hint="set base_url (e.g. https://www.zohoapis.com) "
-                                "on the zoho connection",
-                            )
-                        base = domain.rstrip("/")
-                    self._api = HttpService(
-                        self.service,
-                        f"{base}/crm/{self.version}",
-                        auth=lambda: {"Authorization": f"Zoho-oauthtoken {self.access_token()}"},
-                        secrets=self.secrets,
-                        timeout=self._timeout,
-                        headers=self._headers,
-                        retry=self._retry,
-                        error_parser=self._parse_error,
-                        on_auth_failure=self._on_auth_failure,
-                        auth_hint=self.auth_hint,
-                    )
-        return self._api
+        if self._api is not None:
+            return self._api
+        base = self._api_url
+        if base is None:
+            key = self._cache_key()
+            with _TOKENS_LOCK:
+                cached = _TOKENS.get(key)
+            domain = cached.api_domain if cached is not None else None
+            if not domain:
+                domain = self._refresh(key).api_domain
+            if not domain:
+                raise ConnectionNotConfigured(
+                    "the Zoho token response names no api_domain",
+                    hint="set base_url (e.g. https://www.zohoapis.com) on the zoho connection",
+                )
+            base = domain.rstrip("/")
+        with self._lock:
+            if self._api is None:
+                self._api = HttpService(
+                    self.service,
+                    f"{base}/crm/{self.version}",
+                    auth=lambda: {"Authorization": f"Zoho-oauthtoken {self.access_token()}"},
+                    secrets=self.secrets,
+                    timeout=self._timeout,
+                    headers=self._headers,
+                    retry=self._retry,
+                    error_parser=self._parse_error,
+                    on_auth_failure=self._on_auth_failure,
+                    auth_hint=self.auth_hint,
+                )
+            return self._api
 
     # -- errors ------------------------------------------------------------------------------------
     def _parse_error(self, response: httpx.Response, http: HttpService) -> IntegrationError | None:

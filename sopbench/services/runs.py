@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from sopbench.config import Settings
-from sopbench.content.media import media_factory
+from sopbench.content.media_adapter import media_factory
 from sopbench.engine import Engine
 from sopbench.engine.runstore import FINAL, RunRow, StepRow
 from sopbench.engine.services import ClientFactory
@@ -178,13 +178,7 @@ class RunService:
         member = people.people.get(person) if people else None
         if member is None:
             raise NotFound(f"'{person}' is not in sops/people.yaml")
-        return [
-            r
-            for r in rows
-            if r["started_by"] != person
-            and ("*" in member.entities or r["entity"] in member.entities)
-            and (not r["approvers"] or set(r["approvers"]) & set(member.roles))
-        ]
+        return [r for r in rows if self.engine.tasks.may_decide(r, person, people)]
 
     # -- deciding ------------------------------------------------------------------
 

@@ -210,7 +210,13 @@ class SandboxRunner:
         canva = self._run("canva", CanvaServer(tokens={canva_token}, job_polls=1), "")
         self.started[-1].url = canva.api_url
         for name in self._names("canva", "canva"):
-            fields = self._connection(name, "canva", canva.api_url, poll_interval=1.0)
+            mine = self._workspace_connections().get(name)
+            templated = mine is not None and (
+                "brand_templates" in mine.options or "brand_template_id" in mine.options
+            )
+            # the double accepts any brand template: autofill fills the prompts' text slots
+            extra = {} if templated else {"brand_template_id": "BTsandbox"}
+            fields = self._connection(name, "canva", canva.api_url, poll_interval=1.0, **extra)
             self.secrets[fields["secret"]] = canva_token
         # Video (Sora 2 shape)
         video_key = _fake("video")

@@ -73,3 +73,54 @@ def test_retry_gives_up_after_max_attempts(bench: Bench) -> None:
     assert len(bench.recorder.requests) == 2
     effects = bench.service.engine.effects.of_run(view.run.id)
     assert [(e["status"], e["attempt"]) for e in effects] == [("intent", 2)]
+
+
+def test_a_loop_waits_and_resumes_item_by_item(bench: Bench) -> None:
+    view = bench.start("eng_loop_waits", {"items": ["a", "b"]})
+    assert bench.open_task(view.run.id)["step_path"] == "each[0].ok"
+    bench.decide(bench.open_task(view.run.id)["id"], "bob")
+    task = bench.open_task(view.run.id)
+    assert (task["step_path"], task["title"]) == ("each[1].ok", "Ship b?")
+    bench.decide(task["id"], "dan")
+    done = bench.view(view.run.id)
+    assert done.run.status == "succeeded"
+    statuses = {s.path: s.status for s in done.steps}
+    assert statuses == {
+        "each": "succeeded",
+        "each[0].ok": "succeeded",
+        "each[0].branch": "succeeded",
+        "each[0].branch.shipped": "succeeded",
+        "each[1].ok": "succeeded",
+        "each[1].branch": "succeeded",
+        "each[1].branch.shipped": "succeeded",
+        "after": "succeeded",
+    }
+    assert done.run.vars == {"last_shipped": "b", "done": True}
+    started = [e["step_path"] for e in bench.journal(view.run.id) if e["kind"] == "step.started"]
+    assert len(started) == len(set(started))  # resuming ran nothing twice
+
+
+def test_a_failing_nested_step_fails_its_enclosing_steps(bench: Bench) -> None:
+    view = bench.start("eng_loop_waits", {"items": ["a", "bomb"]})
+    bench.decide(bench.open_task(view.run.id)["id"], "bob")
+    bench.decide(bench.open_task(view.run.id)["id"], "bob", action="reject")
+    done = bench.view(view.run.id)
+    assert done.run.status == "failed"
+    assert done.run.error == "step 'check' failed: validation failed: refused bomb"
+    statuses = {s.path: s.status for s in done.steps}
+    assert statuses["each[1].branch.check"] == "failed"
+    assert statuses["each[1].branch"] == "failed"
+    assert statuses["each"] == "failed"
+    assert "after" not in statuses
+    assert "running" not in statuses.values()
+
+
+def test_on_error_continue_on_a_loop_contains_a_nested_failure(bench: Bench) -> None:
+    view = bench.start("eng_loop_continue", {"items": [1, -2, 3]})
+    assert view.run.status == "succeeded"
+    statuses = {s.path: s.status for s in view.steps}
+    assert statuses["each[1].positive"] == "failed"
+    assert statuses["each"] == "failed"
+    assert "each[2].positive" not in statuses  # the loop stopped at its failure
+    assert view.run.vars == {"each_failed": True}
+    assert bench.start("eng_loop_continue", {"items": [1, 2]}).run.vars == {"each_failed": False}

@@ -11,16 +11,10 @@ import pytest
 import yaml
 
 from sopbench.config import Secrets, Settings
-from sopbench.content.media import (
-    MediaAdapter,
-    MediaRequestView,
-    MediaService,
-    cost_class,
-    media_factory,
-    service_for,
-)
+from sopbench.content.media import MediaRequestView, MediaService, cost_class
+from sopbench.content.media_adapter import MediaAdapter, media_factory, service_for
 from sopbench.content.prompts import load_prompt_library
-from sopbench.errors import DecisionRefused, NotFound
+from sopbench.errors import ConnectionNotConfigured, DecisionRefused, NotFound
 from sopbench.integrations.canva import CanvaClient
 from sopbench.integrations.http import ServerError
 from sopbench.integrations.video import video_factory
@@ -373,3 +367,15 @@ def test_step_adapter_end_to_end(
         assert svc.get(made["request_id"]).run_id == "run_1"
     finally:
         db.dispose()
+
+
+def test_missing_connection_is_not_a_failed_request(
+    tmp_path: Path, database: Database, canva: CanvaServer, video: VideoServer
+) -> None:
+    configured = service(tmp_path, database, canva, video)
+    unconfigured = MediaService(database, configured.settings, library=configured.library)
+    with pytest.raises(ConnectionNotConfigured, match="no video connection"):
+        unconfigured.request("computer_store", "cs_lan_teaser", approved=True, idempotency_key="m")
+    [waiting] = configured.list_requests(status="starting")
+    assert video.requests == []
+    assert until_done(configured, waiting.id).status == "succeeded"

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from sopbench.config import load_settings
-from sopbench.content.media import media_factory
+from sopbench.content.media_adapter import media_factory
 from sopbench.integrations.canva import canva_factory
 from sopbench.integrations.llm import llm_factory
 from sopbench.integrations.registry import default_clients
@@ -270,4 +270,4 @@ def test_cli_runs_until_sigterm_and_cleans_up(tmp_path: Path) -> None:
     assert "sandbox stopped" in err
     assert not overlay.exists()
     assert load_settings(home, environ={}).sandbox is None
-    assert not any(_port_open(url) for name, url in data["services"].items() if name != "smtp")
+    assert not any(_port_open(url) for url in data["services"].values())

@@ -18,7 +18,7 @@ from sopbench.integrations.http import (
     ServerError,
     ServiceTimeout,
 )
-from sopbench.integrations.registry import default_clients
+from sopbench.integrations.registry import ZohoAdapter, default_clients
 from sopbench.integrations.zoho import (
     ZohoAuthError,
     ZohoCRM,
@@ -57,6 +57,14 @@ def api_requests(server: ZohoServer) -> list[str]:
 
 
 # -- OAuth -------------------------------------------------------------------------------
+
+
+def test_api_domain_from_the_token(zoho_server: ZohoServer) -> None:
+    """Without a base URL the client uses the token response's ``api_domain``."""
+    with make(zoho_server) as crm:
+        assert crm.search("Leads", word="nobody") == []
+    assert zoho_server.requests[1].path == "/crm/v8/Leads/search"
+    assert zoho_server.tokens_minted() == 1
 
 
 def test_token_minted_once_and_cached_across_clients(crm: ZohoCRM, zoho_server: ZohoServer) -> None:
@@ -292,7 +300,7 @@ def test_malformed_responses(crm: ZohoCRM, zoho_server: ZohoServer) -> None:
 # -- the adapter the CRM steps use ------------------------------------------------------------
 
 
-def adapter_for(server: ZohoServer, tmp_path: Path, **options: object) -> object:
+def adapter_for(server: ZohoServer, tmp_path: Path, **options: object) -> ZohoAdapter:
     connection = Connection(
         type="zoho",
         base_url=f"{server.url}/crm/v8",
@@ -306,18 +314,22 @@ def adapter_for(server: ZohoServer, tmp_path: Path, **options: object) -> object
         },
         timeout=2,
     )
-    return default_clients()["zoho"](connection, settings_with(tmp_path, secrets_for(zoho=server)))
+    adapter = default_clients()["zoho"](
+        connection, settings_with(tmp_path, secrets_for(zoho=server))
+    )
+    assert isinstance(adapter, ZohoAdapter)
+    return adapter
 
 
 def test_adapter_upsert_repeat_updates(zoho_server: ZohoServer, tmp_path: Path) -> None:
     adapter = adapter_for(zoho_server, tmp_path)
-    first = adapter.upsert(  # type: ignore[attr-defined]
+    first = adapter.upsert(
         "Leads",
         {"Last_Name": "Ann", "Email": "ann@example.com"},
         duplicate_check_fields=["Email"],
         idempotency_key="sb-one",
     )
-    again = adapter.upsert(  # type: ignore[attr-defined]
+    again = adapter.upsert(
         "Leads",
         {"Last_Name": "Ann", "Email": "ann@example.com"},
         duplicate_check_fields=["Email"],
@@ -331,21 +343,21 @@ def test_adapter_tasks_and_idempotency_field(zoho_server: ZohoServer, tmp_path: 
     zoho_server.honour_idempotency_key = False  # as the real Zoho
     adapter = adapter_for(zoho_server, tmp_path, idempotency_field="Sopbench_Key")
     request = {"subject": "Ship it", "related_module": "Contacts", "related_id": "77"}
-    first = adapter.create_task(request, idempotency_key="sb-task")  # type: ignore[attr-defined]
-    again = adapter.create_task(request, idempotency_key="sb-task")  # type: ignore[attr-defined]
+    first = adapter.create_task(request, idempotency_key="sb-task")
+    again = adapter.create_task(request, idempotency_key="sb-task")
     assert again == {"record_id": first["record_id"], "action": "existing"}
     tasks = zoho_server.records("Tasks")
     assert len(tasks) == 1 and tasks[0]["Who_Id"] == {"id": "77"}
     assert tasks[0]["Sopbench_Key"] == "sb-task"
     # Tasks cannot be upserted: duplicate-check fields search, then update
-    one = adapter.upsert(  # type: ignore[attr-defined]
+    one = adapter.upsert(
         "Tasks",
         {"Subject": "Ship it", "Status": "Done"},
         duplicate_check_fields=["Subject"],
         idempotency_key="sb-x",
     )
     assert one["record_id"] == first["record_id"] and one["action"] == "update"
-    updated = adapter.update("Tasks", first["record_id"], {"Status": "Closed"}, idempotency_key="k")  # type: ignore[attr-defined]
+    updated = adapter.update("Tasks", first["record_id"], {"Status": "Closed"}, idempotency_key="k")
     assert updated["record_id"] == first["record_id"]
 
 

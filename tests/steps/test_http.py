@@ -159,3 +159,13 @@ def test_a_dry_run_cannot_read_a_response_it_never_got(bench: Bench) -> None:
         steps["keep"].error == "undefined value in template: 'dict object' has no attribute 'json'"
     )
     assert bench.recorder.requests == []
+
+
+def test_an_answer_with_non_standard_numbers_is_kept_safely(bench: Bench) -> None:
+    """Python's JSON reader accepts Infinity/NaN; PostgreSQL would refuse to store them."""
+    bench.recorder.respond("/items", json={"seq": 1, "ratio": float("inf"), "odd": float("nan")})
+    bench.recorder.respond("/orders", 201, json={"id": "o-1"})
+    view = bench.start("http_call", {"sku": "X"})
+    assert view.run.status == "succeeded", view.run.error
+    lookup = bench.steps(view.run.id)["lookup"].result["json"]
+    assert lookup == {"seq": 1, "ratio": "Infinity", "odd": "NaN"}

@@ -214,6 +214,10 @@ def test_manual_waits_until_completed(bench: Bench) -> None:
     assert task["description"] == (
         "Count the laptops in the back room.\n[ ] Open the back room\n[ ] Count every box"
     )
+    # the inbox shows the task to whoever may complete it: the assignee role (the
+    # starter included: checklist work is not an approval) and managers standing in
+    for person, listed in (("cara", True), ("dan", True), ("ann", True), ("gus", False)):
+        assert ([t["id"] for t in bench.service.tasks(person=person)] == [task["id"]]) is listed
     # the person who started the run may do its checklist work
     done = bench.decide(
         task["id"], "cara", action="complete", fields={"laptops": "12", "counted_on": "2027-03-01"}

@@ -15,17 +15,25 @@ requests). Tests and ``sopbench sandbox`` use them::
 from __future__ import annotations
 
 from sopbench.testing.servers._base import Fault, Hold, LocalServer, Recorded, Reply
+from sopbench.testing.servers.canva import CanvaServer
 from sopbench.testing.servers.discord import DiscordServer
+from sopbench.testing.servers.llm import LlmServer
 from sopbench.testing.servers.mixpost import MixpostServer
+from sopbench.testing.servers.smtp import SmtpDouble
+from sopbench.testing.servers.video import VideoServer
 from sopbench.testing.servers.zoho import ZohoServer
 
 __all__ = [
+    "CanvaServer",
     "DiscordServer",
     "Fault",
     "Hold",
+    "LlmServer",
     "LocalServer",
     "MixpostServer",
     "Recorded",
     "Reply",
+    "SmtpDouble",
+    "VideoServer",
     "ZohoServer",
 ]

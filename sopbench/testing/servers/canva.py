@@ -117,6 +117,10 @@ class CanvaServer(LocalServer):
         self._ids = itertools.count(1)
         self._state = threading.RLock()
 
+    def __enter__(self) -> CanvaServer:
+        self.start()
+        return self
+
     @property
     def api_url(self) -> str:
         """The base URL a client uses (``…/rest``, paths ``/v1/...``)."""

@@ -91,6 +91,10 @@ class LlmServer(LocalServer):
         self.cut_after = cut_after
         self._ids = itertools.count(1)
 
+    def __enter__(self) -> LlmServer:
+        self.start()
+        return self
+
     @property
     def api_url(self) -> str:
         return f"{self.url}/v1"

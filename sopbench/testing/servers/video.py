@@ -96,6 +96,10 @@ class VideoServer(LocalServer):
         self._ids = itertools.count(1)
         self._state = threading.RLock()
 
+    def __enter__(self) -> VideoServer:
+        self.start()
+        return self
+
     @property
     def api_url(self) -> str:
         return f"{self.url}/v1"
