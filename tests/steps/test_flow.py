@@ -184,7 +184,8 @@ def test_delay_parks_the_run_until_a_worker_wakes_it(bench: Bench) -> None:
     view = bench.start("flow_delay", {"seconds": "1s"})
     assert view.run.status == "waiting" and view.run.wait_kind == "delay"
     assert view.run.wake_at is not None
-    assert bench.service.recover() == []  # not due yet
+    if (view.run.wake_at - datetime.now(UTC)).total_seconds() > 0.3:
+        assert bench.service.recover() == []  # not due yet
     time.sleep(max(0.0, (view.run.wake_at - datetime.now(UTC)).total_seconds()) + 0.05)
     assert bench.service.recover() == [(view.run.id, "succeeded")]
     done = bench.view(view.run.id)
