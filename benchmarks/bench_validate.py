@@ -37,8 +37,11 @@ def main() -> int:
         cold = []
         for _ in range(args.repeat):
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "sopbench", "--home", str(home), "validate"],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "sopbench", "--home", str(home), "validate"],
+                check=True,
+                capture_output=True,
+            )
             cold.append(time.perf_counter() - started)
         workspace = load_workspace(home)
         assert workspace.valid, workspace.problems[:3]

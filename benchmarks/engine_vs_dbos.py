@@ -33,7 +33,8 @@ inputs:
   start: {type: integer, default: 0}
 steps:
 """ + "".join(
-    f"  - id: s{i}\n    type: transform\n    with: {{set: {{v{i}: \"{{{{ inputs.start + {i} }}}}\"}}}}\n"
+    f"  - id: s{i}\n    type: transform\n"
+    f'    with: {{set: {{v{i}: "{{{{ inputs.start + {i} }}}}"}}}}\n'
     for i in range(STEPS)
 )
 
@@ -105,7 +106,10 @@ def _child(kind: str, db_url: str, runs: int) -> None:
 def _measure(kind: str, db_url: str, runs: int) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", kind, "--db", db_url, "--runs", str(runs)],
-        check=True, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     result["ms_per_step"] = result["seconds"] * 1000 / (result["runs"] * STEPS)
@@ -139,7 +143,10 @@ def main() -> int:
                 result = _measure(kind, url, args.runs)
                 rows.append({"engine": kind, "db": db, **result})
                 print(json.dumps(rows[-1]), flush=True)
-    print("\n| database | sopbench ms/step | DBOS ms/step | ratio (sopbench/DBOS) | sopbench runs/s | DBOS runs/s |")
+    print(
+        "\n| database | sopbench ms/step | DBOS ms/step | ratio (sopbench/DBOS) "
+        "| sopbench runs/s | DBOS runs/s |"
+    )
     print("|---|---|---|---|---|---|")
     for db in ("sqlite", "postgresql"):
         ours = next(r for r in rows if r["db"] == db and r["engine"] == "sopbench")

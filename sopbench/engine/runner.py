@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import Connection, func, literal, select, text, update
 
 from sopbench.config import Settings
 from sopbench.engine.definitions import sop_from_definition
@@ -177,15 +177,16 @@ class Engine(HandlerServices):
 
     def _drive_one(self, run_id: str) -> str | None:
         """Drive one run to its next wait or end; ``None`` when it could not be claimed."""
-        if not self.runs.claim(run_id, self.owner, self.lease_ttl):
-            return None
-        run = self.runs.get_run(run_id)
-        sop = sop_from_definition(run.definition, run.sop_hash)
-        if run.status == "pending" and not self._slot_free(run, sop):
-            with self.db.write() as conn:
-                self.runs.release(conn, run_id, self.owner)
-            return "pending"
+        # Claim, check the concurrency slot, mark running and read the state
+        # in one transaction.
         with self.db.write() as conn:
+            if not self.runs.claim(conn, run_id, self.owner, self.lease_ttl):
+                return None
+            run = self.runs.get_run(run_id, conn)
+            sop = sop_from_definition(run.definition, run.sop_hash)
+            if run.status == "pending" and not self._slot_free(run, sop, conn):
+                self.runs.release(conn, run_id, self.owner)
+                return "pending"
             # Only while the run is still active and ours: a cancel that came
             # between the claim and here must not be undone.
             moved = conn.execute(
@@ -203,12 +204,12 @@ class Engine(HandlerServices):
                     version=runs.c.version + 1,
                 )
             ).rowcount
-            if moved == 1:
-                self.runs.journal(conn, "run.running", run_id=run_id, actor=self.owner)
-        if moved != 1:
-            return None
+            if moved != 1:
+                return None
+            self.runs.journal(conn, "run.running", run_id=run_id, actor=self.owner)
+            states = self.runs.steps_of(run_id, conn)
         self.hook("on_run_start", run_id=run_id, sop_id=run.sop_id)
-        walk = Walk(self, run, self.runs.steps_of(run_id))
+        walk = Walk(self, run, states)
         try:
             walk.block(sop.steps, "", {})
         except Suspended:
@@ -222,11 +223,18 @@ class Engine(HandlerServices):
         self._finish(walk, "failed" if error else "succeeded", outputs=outputs, error=error)
         return "failed" if error else "succeeded"
 
-    def _slot_free(self, run: RunRow, sop: SopFile) -> bool:
+    def _slot_free(self, run: RunRow, sop: SopFile, conn: Connection) -> bool:
+        """Whether the SOP's concurrency limit lets this run start now.
+
+        Checked inside the claiming transaction. SQLite serialises writers;
+        on PostgreSQL a transaction-scoped advisory lock per SOP makes two
+        workers starting runs of the same SOP count one after the other.
+        """
         if sop.concurrency is None or run.dry_run:
             return True
-        with self.db.read() as conn:
-            return self.runs.count_active(conn, run.sop_id, exclude=run.id) < sop.concurrency.limit
+        if self.db.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:sop))"), {"sop": run.sop_id})
+        return self.runs.count_active(conn, run.sop_id, exclude=run.id) < sop.concurrency.limit
 
     def _outputs(self, walk: Walk, sop: SopFile) -> tuple[dict[str, Any], str | None]:
         try:
@@ -291,31 +299,37 @@ class Engine(HandlerServices):
             values["rendered"] = self.clean(rendered)
         if new:
             values.update(step_id=step.id, type=step.type, seq=seq, started_at=now)
-        with self.db.write() as conn:
-            if not self.runs.renew(conn, walk.run.id, self.owner, self.lease_ttl):
-                raise LeaseLost(f"lost the lease of run {walk.run.id}", run_id=walk.run.id)
-            self.runs.put_step(conn, walk.run.id, path, new=new, **values)
-            if vars_changed:
-                self.runs.update_run(conn, walk.run.id, vars=self.clean(walk.vars))
-            data = {"with": values.get("rendered"), "result": values["result"], "error": error}
-            if new:
-                self.runs.journal(
-                    conn,
+        run_id, events = walk.run.id, []
+        if new:
+            events.append(
+                self.runs.event(
                     "step.started",
-                    run_id=walk.run.id,
+                    run_id=run_id,
                     actor=self.owner,
                     step_path=path,
                     data={"type": step.type, "attempt": attempt},
+                    clean=True,
                 )
-            if status != "running":
-                self.runs.journal(
-                    conn,
+            )
+        if status != "running":
+            data = {"with": values.get("rendered"), "result": values["result"], "error": error}
+            events.append(
+                self.runs.event(
                     f"step.{status}",
-                    run_id=walk.run.id,
+                    run_id=run_id,
                     actor=self.owner,
                     step_path=path,
                     data=data,
+                    clean=True,
                 )
+            )
+        new_vars = self.clean(walk.vars) if vars_changed else None
+        # One transaction, three statements: lease (+ vars), step state, journal.
+        with self.db.write() as conn:
+            if not self.runs.renew(conn, run_id, self.owner, self.lease_ttl, vars=new_vars):
+                raise LeaseLost(f"lost the lease of run {run_id}", run_id=run_id)
+            self.runs.put_step(conn, run_id, path, new=new, **values)
+            self.runs.journal_rows(conn, events)
         old = walk.states.get(path)
         return StepRow(
             path=path,

@@ -13,19 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from sopbench.errors import NotFound
 from sopbench.store import Database, new_id, utcnow
 from sopbench.store.tables import events, runs, step_states
 
-__all__ = ["ACTIVE", "FINAL", "RunRow", "RunStore", "StepRow", "jsonable"]
+__all__ = ["ACTIVE", "FINAL", "RunRow", "RunStore", "StepRow", "json_default", "jsonable"]
 
 FINAL = frozenset({"succeeded", "failed", "cancelled"})
 ACTIVE = frozenset({"pending", "running", "waiting"})
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if hasattr(value, "isoformat"):
@@ -47,7 +47,7 @@ def jsonable(value: Any) -> Any:
     JSON cannot hold (infinity, NaN: PostgreSQL refuses them) become the
     text ``"Infinity"``, ``"-Infinity"``, ``"NaN"``.
     """
-    return json.loads(json.dumps(value, default=_default), parse_constant=str)
+    return json.loads(json.dumps(value, default=json_default), parse_constant=str)
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,25 @@ class StepRow:
 
 _RUN_FIELDS = RunRow.__dataclass_fields__.keys()
 _STEP_FIELDS = StepRow.__dataclass_fields__.keys()
+
+
+# Statements built once: the engine runs them for every step, and building
+# an SQLAlchemy statement costs more than executing a cached one.
+_INSERT_STEP = insert(step_states)
+_INSERT_EVENT = insert(events)
+_RENEW_WHERE = (
+    runs.c.id == bindparam("b_id"),
+    runs.c.lease_owner == bindparam("b_owner"),
+    runs.c.status == "running",
+)
+_RENEW = update(runs).where(*_RENEW_WHERE).values(lease_expires_at=bindparam("b_expires"))
+_RENEW_VARS = (
+    update(runs)
+    .where(*_RENEW_WHERE)
+    .values(
+        lease_expires_at=bindparam("b_expires"), vars=bindparam("b_vars", type_=runs.c.vars.type)
+    )
+)
 
 
 class RunStore:
@@ -186,7 +205,7 @@ class RunStore:
 
     # -- leases ------------------------------------------------------------
 
-    def claim(self, run_id: str, owner: str, ttl: timedelta) -> bool:
+    def claim(self, conn: Connection, run_id: str, owner: str, ttl: timedelta) -> bool:
         """Take the run's lease if it is free or expired and the run can move.
 
         A run can move when it is ready (``pending``), was left ``running``
@@ -197,32 +216,40 @@ class RunStore:
         would be parked again on a settled task, for ever.
         """
         now = utcnow()
-        with self.db.write() as conn:
-            result = conn.execute(
-                update(runs)
-                .where(
-                    runs.c.id == run_id,
-                    or_(
-                        runs.c.status.in_(["pending", "running"]),
-                        and_(runs.c.status == "waiting", runs.c.wake_at <= now),
-                    ),
-                    or_(
-                        runs.c.lease_owner.is_(None),
-                        runs.c.lease_owner == owner,
-                        runs.c.lease_expires_at < now,
-                    ),
-                )
-                .values(lease_owner=owner, lease_expires_at=now + ttl, version=runs.c.version + 1)
-            )
-            return result.rowcount == 1
-
-    def renew(self, conn: Connection, run_id: str, owner: str, ttl: timedelta) -> bool:
         result = conn.execute(
             update(runs)
-            .where(runs.c.id == run_id, runs.c.lease_owner == owner, runs.c.status == "running")
-            .values(lease_expires_at=utcnow() + ttl)
+            .where(
+                runs.c.id == run_id,
+                or_(
+                    runs.c.status.in_(["pending", "running"]),
+                    and_(runs.c.status == "waiting", runs.c.wake_at <= now),
+                ),
+                or_(
+                    runs.c.lease_owner.is_(None),
+                    runs.c.lease_owner == owner,
+                    runs.c.lease_expires_at < now,
+                ),
+            )
+            .values(lease_owner=owner, lease_expires_at=now + ttl, version=runs.c.version + 1)
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
+
+    def renew(
+        self,
+        conn: Connection,
+        run_id: str,
+        owner: str,
+        ttl: timedelta,
+        *,
+        vars: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Extend the lease (and store ``vars`` in the same statement); False if lost."""
+        params = {"b_id": run_id, "b_owner": owner, "b_expires": utcnow() + ttl}
+        if vars is None:
+            result = conn.execute(_RENEW, params)
+        else:
+            result = conn.execute(_RENEW_VARS, {**params, "b_vars": dict(vars)})
+        return bool(result.rowcount == 1)
 
     def release(self, conn: Connection, run_id: str, owner: str) -> None:
         conn.execute(
@@ -266,7 +293,7 @@ class RunStore:
         self, conn: Connection, run_id: str, path: str, *, new: bool, **values: Any
     ) -> None:
         if new:
-            conn.execute(insert(step_states).values(run_id=run_id, path=path, **values))
+            conn.execute(_INSERT_STEP, {"run_id": run_id, "path": path, **values})
         else:
             conn.execute(
                 update(step_states)
@@ -286,16 +313,35 @@ class RunStore:
         step_path: str | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> None:
-        conn.execute(
-            insert(events).values(
-                run_id=run_id,
-                ts=utcnow(),
-                actor=actor,
-                kind=kind,
-                step_path=step_path,
-                data=jsonable(dict(data or {})),
-            )
+        self.journal_rows(
+            conn, [self.event(kind, run_id=run_id, actor=actor, step_path=step_path, data=data)]
         )
+
+    @staticmethod
+    def event(
+        kind: str,
+        *,
+        run_id: str | None,
+        actor: str,
+        step_path: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        clean: bool = False,
+    ) -> dict[str, Any]:
+        """One journal row; ``clean`` says ``data`` is already in its JSON form."""
+        payload = dict(data or {}) if clean else jsonable(dict(data or {}))
+        return {
+            "run_id": run_id,
+            "ts": utcnow(),
+            "actor": actor,
+            "kind": kind,
+            "step_path": step_path,
+            "data": payload,
+        }
+
+    def journal_rows(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Append several events in one statement."""
+        if rows:
+            conn.execute(_INSERT_EVENT, rows)
 
     def journal_of(self, run_id: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:

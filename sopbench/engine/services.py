@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sopbench.config import Settings
 from sopbench.engine.call import StepCall, idempotency_key
 from sopbench.engine.effects import EffectLog
-from sopbench.engine.runstore import ACTIVE, RunStore, jsonable
+from sopbench.engine.runstore import ACTIVE, RunStore, json_default, jsonable
 from sopbench.engine.tasks import TaskStore, task_id_for
 from sopbench.errors import ConnectionNotConfigured
 from sopbench.library import Workspace
@@ -65,10 +65,9 @@ class HandlerServices:
 
     def clean(self, value: Any) -> Any:
         """JSON form of ``value`` with every known secret value masked."""
-        data = jsonable(value)
-        text = json.dumps(data)
-        masked = self.redact(text)
-        return data if masked == text else json.loads(masked)
+        text = json.dumps(value, default=json_default)
+        # parse_constant: Infinity/NaN from outside data are kept as text, as jsonable does
+        return json.loads(self.redact(text), parse_constant=str)
 
     @cached_property
     def _entity_contexts(self) -> dict[str, dict[str, Any]]:

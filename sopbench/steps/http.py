@@ -8,6 +8,7 @@ derived from run id + step path, the same on every retry and after a crash.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import httpx
@@ -52,6 +53,17 @@ def _target(call: StepCall, params: HttpTarget) -> tuple[str, dict[str, str], fl
     return url, headers, timeout
 
 
+@cache
+def _client() -> httpx.Client:
+    """One connection pool for every HTTP step of the process.
+
+    Building a client (and its TLS context) costs ~20 ms, more than a local
+    call itself; httpx clients are thread-safe, and each request passes its
+    own timeout.
+    """
+    return httpx.Client(follow_redirects=False)
+
+
 def _request(
     method: str,
     url: str,
@@ -62,14 +74,14 @@ def _request(
     json_body: Any = None,
 ) -> httpx.Response:
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            return client.request(
-                method,
-                url,
-                headers=dict(headers),
-                params=params,
-                json=json_body if json_body is not None else None,
-            )
+        return _client().request(
+            method,
+            url,
+            timeout=timeout,
+            headers=dict(headers),
+            params=params,
+            json=json_body if json_body is not None else None,
+        )
     except httpx.TimeoutException:
         raise IntegrationError(
             f"{method} {url} timed out after {timeout:g}s", service="http"
