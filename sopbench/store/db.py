@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -165,7 +166,12 @@ def connect_database(target: Settings | str | URL) -> Database:
     try:
         engine = create_engine(
             url,
-            pool_pre_ping=True,  # survive server restarts between worker polls
+            # No pre-ping: it costs a round trip on every transaction (a third
+            # of a step's time). After a server restart the first statement
+            # on a dead pooled connection fails, the pool is invalidated, and
+            # the engine's leases and recovery retry the work.
+            pool_pre_ping=False,
+            pool_recycle=1800,
             connect_args={"connect_timeout": 10, "application_name": "sopbench"},
         )
     except (NoSuchModuleError, ArgumentError, ImportError) as exc:
@@ -246,13 +252,31 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+def _set_wal(cursor: Any) -> None:
+    """Switch to WAL, waiting out a second process doing the same on a new file.
+
+    Changing the journal mode needs a moment alone with the file and SQLite
+    does not always apply the busy timeout to it, so two processes opening a
+    brand-new database together can see "database is locked" here.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Take BEGIN away from the sqlite3 module: _sqlite_on_begin emits it.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _set_wal(cursor)
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
