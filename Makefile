@@ -38,6 +38,7 @@ test: env system-deps
 check: lint typecheck test
 
 bench: env system-deps
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py
 
 clean:

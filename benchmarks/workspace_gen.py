@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+DATA = {"prompts", "templates", "media"}
 
 
 def generate(target: Path, count: int) -> Path:
@@ -25,8 +26,12 @@ def generate(target: Path, count: int) -> Path:
     for name in ("entities.yaml", "people.yaml", "connections.yaml"):
         if (source / name).exists():
             shutil.copy(source / name, sops / name)
+    for folder in ("prompts", "templates"):
+        if (source / folder).is_dir():
+            shutil.copytree(source / folder, sops / folder)
+    originals = [p for p in sorted(source.glob("*/*.yaml")) if p.parent.name not in DATA]
     templates = []
-    for path in sorted(source.glob("*/*.yaml")):
+    for path in originals:
         templates.append((path.parent.name, path.read_text(encoding="utf-8"), path.stem))
     for index in range(count):
         folder, text, stem = templates[index % len(templates)]
@@ -37,6 +42,6 @@ def generate(target: Path, count: int) -> Path:
         out = sops / folder / f"{new_id}.yaml"
         out.parent.mkdir(exist_ok=True)
         out.write_text(body, encoding="utf-8")
-    for path in sorted(source.glob("*/*.yaml")):
+    for path in originals:
         shutil.copy(path, sops / path.parent.name / path.name)
     return target

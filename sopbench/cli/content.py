@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from sopbench.cli._common import cli, echo_json, echo_table, json_option, settings_of
-from sopbench.content.prompts import load_prompt_library
 from sopbench.errors import WorkspaceInvalid
 from sopbench.library import load_workspace
 
@@ -39,6 +38,8 @@ def prompts(
 ) -> int:
     """List the media prompt library (Canva images, Sora 2 videos), filtered."""
     settings = settings_of(ctx)
+    from sopbench.content.prompts import load_prompt_library
+
     library = load_prompt_library(settings.home, palettes=_palettes(settings.home))
     if not library.prompts and library.problems:
         raise WorkspaceInvalid(library.problems)

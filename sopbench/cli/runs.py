@@ -6,17 +6,22 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sopbench.cli._common import cli, echo_json, echo_table, json_option, settings_of
 from sopbench.errors import UsageError
-from sopbench.services.runs import RunService, RunView
+
+if TYPE_CHECKING:
+    # Imported lazily: `sopbench validate` must not pay for the engine's imports.
+    from sopbench.services.runs import RunService, RunView
 
 
 @contextmanager
 def _service(ctx: click.Context) -> Iterator[RunService]:
+    from sopbench.services.runs import RunService
+
     service = RunService(settings_of(ctx))
     try:
         yield service

@@ -12,6 +12,7 @@ and are never rendered as part of the parent's ``with``.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
@@ -34,6 +35,7 @@ class StepParams(Strict):
     """What the step leaves readable as ``steps.<id>.<field>``."""
 
 
+@cache
 def nested_step_fields(model: type[BaseModel]) -> list[str]:
     """The ``with`` keys (aliases) of ``model`` that hold nested step lists."""
     names = []
