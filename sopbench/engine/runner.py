@@ -15,7 +15,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -427,10 +427,20 @@ class Engine(HandlerServices):
             cancelled.append(current)
         return cancelled
 
-    def claim_next(self, limit: int = 20) -> list[str]:
-        """Ids of runs this worker may drive now (see :meth:`RunStore.claimable`)."""
+    def claim_next(self, *, skip: Collection[str] = ()) -> str | None:
+        """Claim the next run this worker may drive now, or None.
+
+        Picking and leasing happen in one transaction: on PostgreSQL the
+        pick is ``FOR UPDATE SKIP LOCKED``, so concurrent workers claim
+        different runs instead of racing for the same one (see
+        :meth:`RunStore.claimable`). ``skip`` leaves out runs this worker has
+        already handled in the current pass.
+        """
         with self.db.write() as conn:
-            return self.runs.claimable(limit, conn=conn)
+            for run_id in self.runs.claimable(1, conn=conn, skip=skip):
+                if self.runs.claim(conn, run_id, self.owner, self.lease_ttl):
+                    return run_id
+        return None
 
     def record_retry(
         self, run: RunRow, path: str, attempt: int, error: str, wait: timedelta

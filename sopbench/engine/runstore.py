@@ -8,7 +8,7 @@ vars, the journal entries, the lease renewal) go into one transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -258,7 +258,9 @@ class RunStore:
             .values(lease_owner=None, lease_expires_at=None)
         )
 
-    def claimable(self, limit: int = 20, *, conn: Connection) -> list[str]:
+    def claimable(
+        self, limit: int = 20, *, conn: Connection, skip: Collection[str] = ()
+    ) -> list[str]:
         """Runs a worker may take: ready, woken, or left behind by a dead holder."""
         now = utcnow()
         free = or_(runs.c.lease_owner.is_(None), runs.c.lease_expires_at < now)
@@ -274,6 +276,8 @@ class RunStore:
             .order_by(runs.c.created_at)
             .limit(limit)
         )
+        if skip:
+            query = query.where(runs.c.id.not_in(sorted(skip)))
         if self.db.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return list(conn.execute(query).scalars())

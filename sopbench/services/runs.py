@@ -254,8 +254,13 @@ class RunService:
         Returns the runs this process moved (not those another worker took
         first) with their status afterwards.
         """
-        moved = []
-        for run_id in self.engine.claim_next(limit):
+        moved: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        while len(seen) < limit:
+            run_id = self.engine.claim_next(skip=seen)
+            if run_id is None:
+                break
+            seen.add(run_id)
             status = self.engine.drive_if_free(run_id)
             if status is not None:
                 moved.append((run_id, status))
