@@ -93,45 +93,70 @@ class Engine(HandlerServices):
         dry_run: bool = False,
         parent: tuple[str, str] | None = None,
         run_id: str | None = None,
+        conn: Connection | None = None,
     ) -> str:
-        """Validate inputs and record a new ``pending`` run; nothing runs yet."""
+        """Validate inputs and record a new ``pending`` run; nothing runs yet.
+
+        With ``conn`` the run is recorded inside the caller's write
+        transaction (the scheduler inserts its fire record in the same one).
+        """
         values = jsonable(coerce_inputs(sop.inputs, inputs))
         definition = self._definition(sop)
         sop_hash = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
-        with self.db.write() as conn:
-            if run_id is not None and self._exists(conn, run_id):
-                return run_id
-            limit = sop.concurrency
-            if limit is not None and limit.policy == "skip" and not dry_run:
-                if self.runs.count_active(conn, sop.sop_id, queued=True) >= limit.limit:
-                    raise ConcurrencyLimited(
-                        f"SOP {sop.sop_id} already has {limit.limit} active run(s); "
-                        "its concurrency policy skips new ones",
-                        sop_id=sop.sop_id,
-                    )
-            new = self.runs.create_run(
-                conn,
-                id=run_id,
-                sop_id=sop.sop_id,
-                entity=sop.entity,
-                status="pending",
-                dry_run=dry_run,
-                inputs=values,
-                vars={},
-                outputs={},
-                definition=definition,
-                sop_hash=sop_hash,
-                started_by=started_by,
-                parent_run_id=parent[0] if parent else None,
-                parent_step_path=parent[1] if parent else None,
+        if conn is not None:
+            return self._record_run(
+                conn, sop, values, definition, sop_hash, started_by, dry_run, parent, run_id
             )
-            self.runs.journal(
-                conn,
-                "run.created",
-                run_id=new,
-                actor=started_by or "system",
-                data={"sop_id": sop.sop_id, "inputs": self.clean(values), "dry_run": dry_run},
+        with self.db.write() as own:
+            return self._record_run(
+                own, sop, values, definition, sop_hash, started_by, dry_run, parent, run_id
             )
+
+    def _record_run(
+        self,
+        conn: Connection,
+        sop: SopFile,
+        values: Any,
+        definition: dict[str, Any],
+        sop_hash: str,
+        started_by: str | None,
+        dry_run: bool,
+        parent: tuple[str, str] | None,
+        run_id: str | None,
+    ) -> str:
+        if run_id is not None and self._exists(conn, run_id):
+            return run_id
+        limit = sop.concurrency
+        if limit is not None and limit.policy == "skip" and not dry_run:
+            if self.runs.count_active(conn, sop.sop_id, queued=True) >= limit.limit:
+                raise ConcurrencyLimited(
+                    f"SOP {sop.sop_id} already has {limit.limit} active run(s); "
+                    "its concurrency policy skips new ones",
+                    sop_id=sop.sop_id,
+                )
+        new = self.runs.create_run(
+            conn,
+            id=run_id,
+            sop_id=sop.sop_id,
+            entity=sop.entity,
+            status="pending",
+            dry_run=dry_run,
+            inputs=values,
+            vars={},
+            outputs={},
+            definition=definition,
+            sop_hash=sop_hash,
+            started_by=started_by,
+            parent_run_id=parent[0] if parent else None,
+            parent_step_path=parent[1] if parent else None,
+        )
+        self.runs.journal(
+            conn,
+            "run.created",
+            run_id=new,
+            actor=started_by or "system",
+            data={"sop_id": sop.sop_id, "inputs": self.clean(values), "dry_run": dry_run},
+        )
         return new
 
     def _exists(self, conn: Any, run_id: str) -> bool:

@@ -1,0 +1,650 @@
+"""Content drafts: revisions, review, approval fingerprints and publishing state.
+
+A draft is one post for one platform of one entity. Its text lives in
+``draft_revisions``: every edit (by a person, or by the LLM after "request
+changes") adds a row, none is ever overwritten; ``drafts.revision`` names the
+current one. Status moves ``draft → in_review → approved | rejected →
+scheduled → published | failed``.
+
+Approval records a fingerprint (sha256 of body, hashtags, media, account and
+publish time) and who approved. :meth:`DraftService.check_publishable`
+refuses a draft whose current fingerprint differs, naming who edited what
+after the approval. Approving a draft that breaks its platform's rules
+(:func:`sopbench.content.platforms.violations`) is refused unless the
+reviewer overrides with a comment.
+
+Every change is a compare-and-set on ``drafts.version``: of two reviewers
+deciding at once, one wins and the other hears "already approved by X".
+
+Generated text is data: it is stored and shown, never rendered as a template.
+
+A decision can wake the run that waits for the review: pass ``wake`` (the
+engine's ``RunStore.wake``), which is called in the same transaction. This
+module does not import the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from sopbench.content.platforms import get_platform, violations
+from sopbench.errors import DecisionRefused, InputError, NotFound
+from sopbench.store import Database, new_id, utcnow
+from sopbench.store.tables import draft_comments, draft_revisions, drafts
+
+__all__ = [
+    "DECIDED",
+    "Draft",
+    "DraftService",
+    "Revision",
+    "Reviser",
+    "draft_id_for",
+    "fingerprint",
+    "published_text",
+]
+
+DECIDED = frozenset({"approved", "rejected", "scheduled", "published", "failed"})
+"""Statuses in which the review is over (a waiting run may go on)."""
+EDITABLE = frozenset({"draft", "in_review", "approved", "rejected"})
+REVIEWABLE = frozenset({"draft", "in_review"})
+
+Reviser = Callable[["Draft", str], str]
+"""``(draft, reviewer's note) -> new body``: asks the LLM for a revision."""
+
+
+def published_text(body: str, hashtags: Sequence[str]) -> str:
+    """What gets posted: the body, then the hashtags."""
+    return f"{body}\n\n{' '.join(hashtags)}" if hashtags else body
+
+
+def fingerprint(
+    body: str,
+    hashtags: Sequence[str],
+    media: Sequence[Any],
+    account: str | None,
+    publish_at: datetime | None,
+) -> str:
+    """sha256 over everything a reviewer approves: text, media, account and time."""
+    payload = json.dumps(
+        {
+            "body": body,
+            "hashtags": list(hashtags),
+            "media": list(media),
+            "account": account,
+            "publish_at": publish_at.isoformat() if publish_at else None,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def draft_id_for(key: str, platform: str) -> str:
+    """A stable draft id for one platform of one generation (a retry finds the first)."""
+    return "drf_" + hashlib.sha256(f"{key}\x00{platform}".encode()).hexdigest()[:26]
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: int
+    body: str
+    hashtags: list[str]
+    media: list[Any]
+    author: str
+    note: str | None
+    created_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "revision": self.revision,
+            "body": self.body,
+            "hashtags": self.hashtags,
+            "media": self.media,
+            "author": self.author,
+            "note": self.note,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A draft with its current revision (and, when loaded in full, its history)."""
+
+    id: str
+    entity: str
+    platform: str
+    account: str | None
+    status: str
+    revision: int
+    version: int
+    source_run_id: str | None
+    source_step: str | None
+    publish_at: datetime | None
+    approved_fingerprint: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+    post_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    current: Revision
+    revisions: list[Revision] = field(default_factory=list)
+    comments: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def body(self) -> str:
+        return self.current.body
+
+    @property
+    def hashtags(self) -> list[str]:
+        return self.current.hashtags
+
+    @property
+    def media(self) -> list[Any]:
+        return self.current.media
+
+    @property
+    def text(self) -> str:
+        return published_text(self.body, self.hashtags)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.body, self.hashtags, self.media, self.account, self.publish_at)
+
+    @property
+    def violations(self) -> list[str]:
+        return violations(self.text, get_platform(self.platform))
+
+    def as_dict(self, *, full: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "entity": self.entity,
+            "platform": self.platform,
+            "account": self.account,
+            "status": self.status,
+            "revision": self.revision,
+            "version": self.version,
+            "source_run_id": self.source_run_id,
+            "source_step": self.source_step,
+            "publish_at": self.publish_at.isoformat() if self.publish_at else None,
+            "body": self.body,
+            "hashtags": self.hashtags,
+            "media": self.media,
+            "text": self.text,
+            "violations": self.violations,
+            "fingerprint": self.fingerprint,
+            "approved_fingerprint": self.approved_fingerprint,
+            "approved_by": self.approved_by,
+            "approved_at": self.approved_at.isoformat() if self.approved_at else None,
+            "post_id": self.post_id,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+        if full:
+            data["revisions"] = [r.as_dict() for r in self.revisions]
+            data["comments"] = [
+                {**c, "created_at": c["created_at"].isoformat()} for c in self.comments
+            ]
+        return data
+
+
+def _revision(row: Mapping[str, Any]) -> Revision:
+    return Revision(
+        revision=int(row["revision"]),
+        body=str(row["body"]),
+        hashtags=list(row["hashtags"] or []),
+        media=list(row["media"] or []),
+        author=str(row["author"]),
+        note=row["note"],
+        created_at=row["created_at"],
+    )
+
+
+class DraftService:
+    """Drafts over one database.
+
+    ``wake(conn, run_id)`` is called in the deciding transaction for the run
+    that generated the draft; ``reviser`` writes a new revision for "request
+    changes" (the LLM), and is optional.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        wake: Callable[[Connection, str], object] | None = None,
+        reviser: Reviser | None = None,
+    ) -> None:
+        self.db = db
+        self.wake = wake
+        self.reviser = reviser
+
+    # -- reading ------------------------------------------------------------------
+
+    def _load(self, conn: Connection, draft_id: str, *, full: bool = False) -> Draft:
+        row = conn.execute(select(drafts).where(drafts.c.id == draft_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"no draft with id '{draft_id}'", hint="`sopbench drafts` lists drafts")
+        revs = conn.execute(
+            select(draft_revisions)
+            .where(draft_revisions.c.draft_id == draft_id)
+            .order_by(draft_revisions.c.revision)
+        ).mappings()
+        history = [_revision(r) for r in revs]
+        current = next(r for r in history if r.revision == row["revision"])
+        comments: list[dict[str, Any]] = []
+        if full:
+            comments = [
+                {"author": c["author"], "body": c["body"], "created_at": c["created_at"]}
+                for c in conn.execute(
+                    select(draft_comments)
+                    .where(draft_comments.c.draft_id == draft_id)
+                    .order_by(draft_comments.c.id)
+                ).mappings()
+            ]
+        return Draft(
+            id=row["id"],
+            entity=row["entity"],
+            platform=row["platform"],
+            account=row["account"],
+            status=row["status"],
+            revision=int(row["revision"]),
+            version=int(row["version"]),
+            source_run_id=row["source_run_id"],
+            source_step=row["source_step"],
+            publish_at=row["publish_at"],
+            approved_fingerprint=row["approved_fingerprint"],
+            approved_by=row["approved_by"],
+            approved_at=row["approved_at"],
+            post_id=row["post_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            current=current,
+            revisions=history if full else [],
+            comments=comments,
+        )
+
+    def get(self, draft_id: str, *, full: bool = True) -> Draft:
+        with self.db.read() as conn:
+            return self._load(conn, draft_id, full=full)
+
+    def find(
+        self,
+        *,
+        status: str | None = None,
+        entity: str | None = None,
+        run_id: str | None = None,
+        ids: Iterable[str] | None = None,
+        limit: int = 200,
+    ) -> list[Draft]:
+        query = select(drafts.c.id).order_by(drafts.c.created_at, drafts.c.id).limit(limit)
+        if status:
+            query = query.where(drafts.c.status == status)
+        if entity:
+            query = query.where(drafts.c.entity == entity)
+        if run_id:
+            query = query.where(drafts.c.source_run_id == run_id)
+        if ids is not None:
+            query = query.where(drafts.c.id.in_(list(ids)))
+        with self.db.read() as conn:
+            return [self._load(conn, d) for d in conn.execute(query).scalars()]
+
+    # -- creating -----------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        entity: str,
+        platform: str,
+        body: str,
+        author: str,
+        hashtags: Sequence[str] = (),
+        media: Sequence[Any] = (),
+        account: str | None = None,
+        publish_at: datetime | None = None,
+        source_run_id: str | None = None,
+        source_step: str | None = None,
+        status: str = "draft",
+        draft_id: str | None = None,
+        note: str | None = None,
+    ) -> Draft:
+        """A new draft with revision 1; with a known ``draft_id`` that exists, that draft."""
+        get_platform(platform)  # unknown platforms fail here, naming the known ones
+        if status not in ("draft", "in_review"):
+            raise InputError(f"a new draft is draft or in_review, not {status}")
+        with self.db.write() as conn:
+            if draft_id is not None:
+                found = conn.execute(select(drafts.c.id).where(drafts.c.id == draft_id)).first()
+                if found is not None:
+                    return self._load(conn, draft_id)
+            draft_id = draft_id or new_id("drf")
+            now = utcnow()
+            conn.execute(
+                insert(drafts).values(
+                    id=draft_id,
+                    entity=entity,
+                    platform=platform,
+                    account=account,
+                    status=status,
+                    revision=1,
+                    source_run_id=source_run_id,
+                    source_step=source_step,
+                    publish_at=publish_at,
+                    version=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            conn.execute(
+                insert(draft_revisions).values(
+                    draft_id=draft_id,
+                    revision=1,
+                    body=body,
+                    hashtags=list(hashtags),
+                    media=list(media),
+                    author=author,
+                    note=note,
+                    created_at=now,
+                )
+            )
+            return self._load(conn, draft_id)
+
+    # -- changing (compare-and-set on version) ------------------------------------------
+
+    def _set(self, conn: Connection, draft: Draft, **values: Any) -> None:
+        result = conn.execute(
+            update(drafts)
+            .where(drafts.c.id == draft.id, drafts.c.version == draft.version)
+            .values(version=draft.version + 1, updated_at=utcnow(), **values)
+        )
+        if result.rowcount != 1:
+            now = self._load(conn, draft.id)
+            raise DecisionRefused(self._taken(now))
+
+    @staticmethod
+    def _taken(draft: Draft) -> str:
+        if draft.status in ("approved", "scheduled", "published") and draft.approved_by:
+            return f"draft {draft.id} was already approved by {draft.approved_by}"
+        if draft.status in ("rejected", "failed"):
+            return f"draft {draft.id} was already {draft.status}"
+        return f"draft {draft.id} changed meanwhile (now revision {draft.revision}); reload it"
+
+    def _checked(self, conn: Connection, draft_id: str, expected_version: int | None) -> Draft:
+        draft = self._load(conn, draft_id)
+        if expected_version is not None and draft.version != expected_version:
+            raise DecisionRefused(self._taken(draft))
+        return draft
+
+    def _comment(self, conn: Connection, draft_id: str, author: str, body: str) -> None:
+        conn.execute(
+            insert(draft_comments).values(
+                draft_id=draft_id, author=author, body=body, created_at=utcnow()
+            )
+        )
+
+    def _wake(self, conn: Connection, draft: Draft) -> None:
+        if self.wake is not None and draft.source_run_id:
+            self.wake(conn, draft.source_run_id)
+
+    def submit(self, draft_id: str, *, person: str) -> Draft:
+        """``draft → in_review``."""
+        with self.db.write() as conn:
+            draft = self._load(conn, draft_id)
+            if draft.status != "draft":
+                raise DecisionRefused(f"draft {draft_id} is {draft.status}, not draft")
+            self._set(conn, draft, status="in_review")
+            return self._load(conn, draft_id)
+
+    def edit(
+        self,
+        draft_id: str,
+        *,
+        person: str,
+        body: str | None = None,
+        hashtags: Sequence[str] | None = None,
+        media: Sequence[Any] | None = None,
+        account: str | None = None,
+        publish_at: datetime | None = None,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> Draft:
+        """A new revision by ``person`` (the old one is kept).
+
+        An approved draft stays approved but its fingerprint no longer
+        matches, so it cannot be published until approved again.
+        """
+        with self.db.write() as conn:
+            draft = self._checked(conn, draft_id, expected_version)
+            return self._revise(
+                conn,
+                draft,
+                person=person,
+                body=body,
+                hashtags=hashtags,
+                media=media,
+                account=account,
+                publish_at=publish_at,
+                note=note,
+            )
+
+    def _revise(
+        self,
+        conn: Connection,
+        draft: Draft,
+        *,
+        person: str,
+        body: str | None = None,
+        hashtags: Sequence[str] | None = None,
+        media: Sequence[Any] | None = None,
+        account: str | None = None,
+        publish_at: datetime | None = None,
+        note: str | None = None,
+        status: str | None = None,
+    ) -> Draft:
+        if draft.status not in EDITABLE:
+            raise DecisionRefused(f"draft {draft.id} is {draft.status}; it can no longer change")
+        changed = []
+        new_body = draft.body if body is None else body
+        new_tags = draft.hashtags if hashtags is None else list(hashtags)
+        new_media = draft.media if media is None else list(media)
+        if new_body != draft.body:
+            changed.append("body")
+        if new_tags != draft.hashtags:
+            changed.append("hashtags")
+        if new_media != draft.media:
+            changed.append("media")
+        values: dict[str, Any] = {}
+        if account is not None and account != draft.account:
+            changed.append("account")
+            values["account"] = account
+        if publish_at is not None and publish_at != draft.publish_at:
+            changed.append("publish time")
+            values["publish_at"] = publish_at
+        if not changed:
+            raise InputError(f"nothing to change in draft {draft.id}")
+        revision = draft.revision + 1
+        what = "changed " + ", ".join(changed)
+        conn.execute(
+            insert(draft_revisions).values(
+                draft_id=draft.id,
+                revision=revision,
+                body=new_body,
+                hashtags=new_tags,
+                media=new_media,
+                author=person,
+                note=f"{what}: {note}" if note else what,
+                created_at=utcnow(),
+            )
+        )
+        if status is None and draft.status == "rejected":
+            status = "in_review"  # a rejected draft, reworked, goes back to review
+        if status is not None:
+            values["status"] = status
+        self._set(conn, draft, revision=revision, **values)
+        return self._load(conn, draft.id)
+
+    def comment(self, draft_id: str, *, person: str, body: str) -> Draft:
+        with self.db.write() as conn:
+            draft = self._load(conn, draft_id)
+            self._comment(conn, draft_id, person, body)
+            return draft
+
+    def approve(
+        self,
+        draft_id: str,
+        *,
+        person: str,
+        override: str | None = None,
+        comment: str | None = None,
+        expected_version: int | None = None,
+    ) -> Draft:
+        """Approve the current revision; refused while it breaks platform rules
+        unless ``override`` says why it may go out anyway."""
+        with self.db.write() as conn:
+            draft = self._checked(conn, draft_id, expected_version)
+            if draft.status not in REVIEWABLE:
+                raise DecisionRefused(self._taken(draft))
+            problems = draft.violations
+            if problems and not (override and override.strip()):
+                raise DecisionRefused(
+                    f"draft {draft_id} breaks {draft.platform} rules: " + "; ".join(problems),
+                    hint="fix the draft (`sopbench draft edit`), or approve with "
+                    "--override COMMENT saying why it may go out anyway",
+                )
+            now = utcnow()
+            self._set(
+                conn,
+                draft,
+                status="approved",
+                approved_fingerprint=draft.fingerprint,
+                approved_by=person,
+                approved_at=now,
+            )
+            if problems and override:
+                self._comment(
+                    conn, draft_id, person, f"override: {override} (rules: {'; '.join(problems)})"
+                )
+            if comment:
+                self._comment(conn, draft_id, person, comment)
+            self._comment(conn, draft_id, person, f"approved revision {draft.revision}")
+            self._wake(conn, draft)
+            return self._load(conn, draft_id)
+
+    def reject(
+        self,
+        draft_id: str,
+        *,
+        person: str,
+        comment: str | None = None,
+        expected_version: int | None = None,
+    ) -> Draft:
+        with self.db.write() as conn:
+            draft = self._checked(conn, draft_id, expected_version)
+            if draft.status not in REVIEWABLE:
+                raise DecisionRefused(self._taken(draft))
+            self._set(conn, draft, status="rejected")
+            self._comment(conn, draft_id, person, f"rejected: {comment}" if comment else "rejected")
+            self._wake(conn, draft)
+            return self._load(conn, draft_id)
+
+    def request_changes(
+        self, draft_id: str, *, person: str, note: str, expected_version: int | None = None
+    ) -> Draft:
+        """Record the note; with a reviser (the LLM), add its new revision.
+
+        The LLM is asked before the transaction opens (it can take seconds);
+        the new revision is then written with compare-and-set, so an edit
+        made meanwhile is not lost.
+        """
+        if not note.strip():
+            raise InputError("request changes needs a note saying what to change")
+        draft = self.get(draft_id)
+        if expected_version is not None and draft.version != expected_version:
+            raise DecisionRefused(self._taken(draft))
+        if draft.status not in EDITABLE:
+            raise DecisionRefused(f"draft {draft_id} is {draft.status}; it can no longer change")
+        new_body = self.reviser(draft, note) if self.reviser is not None else None
+        with self.db.write() as conn:
+            self._comment(conn, draft_id, person, f"changes requested: {note}")
+            if new_body is None or new_body == draft.body:
+                if draft.status != "in_review":
+                    self._set(conn, draft, status="in_review")
+                return self._load(conn, draft_id)
+            return self._revise(
+                conn,
+                draft,
+                person="llm",
+                body=new_body,
+                note=f"requested by {person}: {note}",
+                status="in_review",
+            )
+
+    # -- publishing ---------------------------------------------------------------------
+
+    def check_publishable(self, draft_id: str) -> Draft:
+        """The draft, if it is approved and unchanged since; else :class:`DecisionRefused`
+        naming who edited what after the approval."""
+        draft = self.get(draft_id)
+        refusal = self.refusal(draft)
+        if refusal:
+            raise DecisionRefused(refusal)
+        return draft
+
+    def is_publishable(self, draft: Draft) -> bool:
+        return self.refusal(draft) is None
+
+    def refusal(self, draft: Draft) -> str | None:
+        """Why ``draft`` may not be published, or None."""
+        if draft.status in ("scheduled", "published"):
+            return None  # already out: publishing again finds the recorded post
+        if draft.status != "approved" or draft.approved_fingerprint is None:
+            return f"draft {draft.id} is {draft.status}, not approved; only approved drafts go out"
+        if draft.fingerprint == draft.approved_fingerprint:
+            return None
+        history = draft.revisions or self.get(draft.id).revisions
+        after = [
+            r
+            for r in history
+            if draft.approved_at is not None and r.created_at > draft.approved_at
+        ]
+        edits = "; ".join(f"{r.author} {r.note or 'edited it'} (revision {r.revision})" for r in after)
+        return (
+            f"draft {draft.id} changed after {draft.approved_by} approved it"
+            + (f": {edits}" if edits else "")
+            + "; approve it again before it is published"
+        )
+
+    def mark(
+        self,
+        draft_id: str,
+        status: str,
+        *,
+        post_id: str | None = None,
+        note: str | None = None,
+    ) -> Draft:
+        """Record the outcome of publishing: scheduled, published or failed."""
+        if status not in ("scheduled", "published", "failed"):
+            raise InputError(f"a publishing outcome is scheduled, published or failed, not {status}")
+        with self.db.write() as conn:
+            draft = self._load(conn, draft_id)
+            values: dict[str, Any] = {"status": status}
+            if post_id is not None:
+                values["post_id"] = post_id
+            self._set(conn, draft, **values)
+            if note:
+                self._comment(conn, draft_id, "publisher", note)
+            return self._load(conn, draft_id)
+
+    # -- for a waiting run ---------------------------------------------------------------
+
+    def all_decided(self, draft_ids: Sequence[str]) -> bool:
+        return all(d.status in DECIDED for d in self.find(ids=draft_ids))
+
+    def decisions(self, draft_ids: Sequence[str]) -> dict[str, str]:
+        return {d.id: d.status for d in self.find(ids=draft_ids)}

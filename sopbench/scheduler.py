@@ -1,0 +1,433 @@
+"""Schedules: SOP triggers and manual schedules, fired exactly once by ``tick``.
+
+Where schedules come from
+    Every ``schedule:`` trigger of a SOP becomes a row of the ``schedules``
+    table with a stable id (the SOP id and the trigger's index), synced at
+    every tick. A trigger removed from its SOP is disabled (paused, no next
+    fire time), never deleted: its fire history stays. Manual schedules
+    (``sopbench schedule add``) live only in the database.
+
+Exactly once
+    The primary key of ``fire_records`` is (schedule, fire time). A tick
+    inserts the fire record and records the run in one write transaction;
+    a second tick firing the same time loses on the key, its transaction
+    rolls back and it does nothing. No file lock: two tick processes on
+    two machines over one PostgreSQL are as safe as on one SQLite file.
+
+Catch-up after downtime (fire times between the schedule's next fire time
+and now)
+    ``none``: missed times are skipped; only a fire time less than
+    :data:`GRACE` old fires (a tick that is a little late still fires).
+    ``latest``: only the most recent missed time fires.
+    ``all``: every missed time fires, oldest first, at most ``cap`` per
+    schedule and tick; the rest fire at the next tick (none is lost).
+
+Daylight saving time (see :mod:`sopbench.cron`), in the schedule's zone: a
+local time skipped in spring fires once, at the first valid minute after
+the gap (``30 2 * * *`` in America/Denver fires at 03:00 MDT on that day);
+a local time repeated in autumn fires once, at its first occurrence.
+
+Concurrency: a fired run of a SOP whose policy is ``skip`` while its limit
+is reached is not created (the fire record says ``skipped``); under
+``queue`` the run is recorded and waits as ``pending`` until a slot frees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from sopbench.cron import load_zone, parse_cron
+from sopbench.engine.runstore import FINAL
+from sopbench.errors import ConcurrencyLimited, NotFound, SopbenchError, UsageError
+from sopbench.model.inputs import coerce_inputs
+from sopbench.model.sop import ScheduleTrigger
+from sopbench.services.runs import RunService
+from sopbench.store import new_id, utcnow
+from sopbench.store.tables import CATCHUP_POLICIES, fire_records, schedules
+
+__all__ = ["GRACE", "Fire", "ScheduleView", "Scheduler", "TickResult", "next_fire", "trigger_id"]
+
+GRACE = timedelta(minutes=5)
+"""Under ``catchup: none``, how late a fire time may be and still fire."""
+
+DEFAULT_CAP = 100
+_SCAN_LIMIT = 100_000  # fire times looked at per schedule and tick (a year of minutes is 525k)
+
+
+def trigger_id(sop_id: str, index: int) -> str:
+    """The stable schedule id of a SOP's ``index``-th trigger (0-based)."""
+    readable = f"trg-{sop_id}-{index}"
+    if len(readable) <= 40:
+        return readable
+    return "trg-" + hashlib.sha256(f"{sop_id}#{index}".encode()).hexdigest()[:36]
+
+
+def next_fire(cron: str, timezone: str, after: datetime) -> datetime | None:
+    """The first fire time of ``cron`` in ``timezone`` strictly after ``after`` (UTC)."""
+    return parse_cron(cron).next_after(after, load_zone(timezone))
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """One schedule as listed by ``sopbench schedule list``."""
+
+    id: str
+    sop_id: str
+    cron: str
+    timezone: str
+    catchup: str
+    source: str
+    paused: bool
+    inputs: dict[str, Any]
+    next_fire_at: datetime | None
+
+    @property
+    def state(self) -> str:
+        if self.paused and self.next_fire_at is None and self.source == "trigger":
+            return "removed"
+        return "paused" if self.paused else "active"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "sop_id": self.sop_id,
+            "cron": self.cron,
+            "timezone": self.timezone,
+            "catchup": self.catchup,
+            "source": self.source,
+            "state": self.state,
+            "inputs": self.inputs,
+            "next_fire_at": self.next_fire_at,
+        }
+
+
+@dataclass(frozen=True)
+class Fire:
+    """What one (schedule, fire time) did in this tick."""
+
+    schedule_id: str
+    fire_time: datetime
+    status: str  # fired | skipped | error
+    run_id: str | None = None
+    run_status: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class TickResult:
+    fires: list[Fire] = field(default_factory=list)
+    lost: int = 0
+    """Fire times another tick fired first (this one did nothing for them)."""
+    recovered: list[tuple[str, str]] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
+
+    def finished_runs(self) -> list[str]:
+        done = [f.run_id for f in self.fires if f.run_id and f.run_status in FINAL]
+        return done + [r for r, s in self.recovered if s in FINAL and r not in done]
+
+
+Reporter = Callable[[list[str]], list[str]]
+"""Writes reports for finished runs; returns the paths written."""
+
+
+class Scheduler:
+    """Schedules of one workspace over a :class:`RunService`."""
+
+    def __init__(
+        self,
+        service: RunService,
+        *,
+        reporter: Reporter | None = None,
+        cap: int = DEFAULT_CAP,
+        actor: str = "scheduler",
+    ) -> None:
+        self.service = service
+        self.db = service.db
+        self.engine = service.engine
+        self.reporter = reporter
+        self.cap = cap
+        self.actor = actor
+
+    # -- sync from SOP triggers ----------------------------------------------------
+
+    def sync(self, now: datetime | None = None) -> None:
+        """Make the trigger schedules match the SOP files (ids stable per SOP + index)."""
+        now = now or utcnow()
+        wanted: dict[str, dict[str, Any]] = {}
+        for sop in self.service.workspace.sops.values():
+            for index, trigger in enumerate(sop.triggers):
+                if isinstance(trigger, ScheduleTrigger):
+                    spec = trigger.schedule
+                    wanted[trigger_id(sop.sop_id, index)] = {
+                        "sop_id": sop.sop_id,
+                        "cron": spec.cron,
+                        "timezone": spec.timezone,
+                        "catchup": spec.catchup,
+                        "inputs": dict(spec.inputs),
+                    }
+        for _attempt in range(3):
+            try:
+                with self.db.write() as conn:
+                    self._sync(conn, wanted, now)
+                return
+            except IntegrityError:  # another tick inserted the same row first: look again
+                continue
+
+    def _sync(self, conn: Connection, wanted: dict[str, dict[str, Any]], now: datetime) -> None:
+        query = select(schedules).where(schedules.c.source == "trigger")
+        existing = {row["id"]: dict(row) for row in conn.execute(query).mappings()}
+        for sid, spec in wanted.items():
+            row = existing.get(sid)
+            if row is None:
+                conn.execute(
+                    insert(schedules).values(
+                        id=sid,
+                        source="trigger",
+                        paused=False,
+                        next_fire_at=next_fire(spec["cron"], spec["timezone"], now),
+                        **spec,
+                    )
+                )
+                continue
+            changed = any(row[key] != value for key, value in spec.items())
+            removed = row["paused"] and row["next_fire_at"] is None
+            if changed or removed:
+                values: dict[str, Any] = dict(spec)
+                if removed or (row["cron"], row["timezone"]) != (spec["cron"], spec["timezone"]):
+                    values["next_fire_at"] = next_fire(spec["cron"], spec["timezone"], now)
+                if removed:
+                    values["paused"] = False
+                conn.execute(update(schedules).where(schedules.c.id == sid).values(**values))
+        for sid, row in existing.items():
+            if sid not in wanted and not (row["paused"] and row["next_fire_at"] is None):
+                conn.execute(
+                    update(schedules)
+                    .where(schedules.c.id == sid)
+                    .values(paused=True, next_fire_at=None)
+                )
+
+    # -- manual schedules ------------------------------------------------------------
+
+    def add(
+        self,
+        sop_id: str,
+        cron: str,
+        *,
+        timezone: str = "UTC",
+        catchup: str = "latest",
+        inputs: Mapping[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> ScheduleView:
+        sop = self.service.workspace.sop(sop_id)
+        try:
+            parse_cron(cron)
+            load_zone(timezone)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if catchup not in CATCHUP_POLICIES:
+            raise UsageError(f"catchup is one of {', '.join(CATCHUP_POLICIES)}, not {catchup!r}")
+        values = dict(inputs or {})
+        coerce_inputs(sop.inputs, values)  # fail now, not at every fire
+        sid = new_id("sch")
+        with self.db.write() as conn:
+            conn.execute(
+                insert(schedules).values(
+                    id=sid,
+                    sop_id=sop_id,
+                    cron=cron,
+                    timezone=timezone,
+                    catchup=catchup,
+                    source="manual",
+                    paused=False,
+                    inputs=values,
+                    next_fire_at=next_fire(cron, timezone, now or utcnow()),
+                )
+            )
+        return self.get(sid)
+
+    def get(self, schedule_id: str) -> ScheduleView:
+        with self.db.read() as conn:
+            row = conn.execute(select(schedules).where(schedules.c.id == schedule_id)).mappings()
+            found = row.first()
+        if found is None:
+            raise NotFound(f"no schedule with id '{schedule_id}'", hint="`sopbench schedule list`")
+        return _view(found)
+
+    def schedules(self, *, sop_id: str | None = None) -> list[ScheduleView]:
+        query = select(schedules).order_by(schedules.c.sop_id, schedules.c.id)
+        if sop_id:
+            query = query.where(schedules.c.sop_id == sop_id)
+        with self.db.read() as conn:
+            return [_view(row) for row in conn.execute(query).mappings()]
+
+    def pause(self, schedule_id: str) -> ScheduleView:
+        view = self.get(schedule_id)
+        if view.state == "removed":
+            raise UsageError(f"schedule {schedule_id}: its trigger was removed from the SOP")
+        with self.db.write() as conn:
+            conn.execute(update(schedules).where(schedules.c.id == schedule_id).values(paused=True))
+        return self.get(schedule_id)
+
+    def resume(self, schedule_id: str, *, now: datetime | None = None) -> ScheduleView:
+        """Unpause; fire times that passed while paused are not fired."""
+        view = self.get(schedule_id)
+        if view.state == "removed":
+            raise UsageError(
+                f"schedule {schedule_id}: its trigger was removed from the SOP; "
+                "add the trigger back to the SOP file to enable it"
+            )
+        upcoming = next_fire(view.cron, view.timezone, now or utcnow())
+        with self.db.write() as conn:
+            conn.execute(
+                update(schedules)
+                .where(schedules.c.id == schedule_id)
+                .values(paused=False, next_fire_at=upcoming)
+            )
+        return self.get(schedule_id)
+
+    def remove(self, schedule_id: str) -> None:
+        """Delete a manual schedule (and its fire history); trigger schedules are refused."""
+        view = self.get(schedule_id)
+        if view.source == "trigger":
+            raise UsageError(
+                f"schedule {schedule_id} comes from the triggers of SOP {view.sop_id}; "
+                "edit the SOP file (or pause the schedule)"
+            )
+        with self.db.write() as conn:
+            conn.execute(fire_records.delete().where(fire_records.c.schedule_id == schedule_id))
+            conn.execute(schedules.delete().where(schedules.c.id == schedule_id))
+
+    # -- ticking -----------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None, *, sync: bool = True) -> TickResult:
+        """Fire due schedules, drive their runs, recover runs, write reports."""
+        now = now or utcnow()
+        if sync:
+            self.sync(now)
+        result = TickResult()
+        with self.db.read() as conn:
+            due = [
+                _view(row)
+                for row in conn.execute(
+                    select(schedules)
+                    .where(schedules.c.paused.is_(False), schedules.c.next_fire_at <= now)
+                    .order_by(schedules.c.next_fire_at)
+                ).mappings()
+            ]
+        for view in due:
+            self._fire_schedule(view, now, result)
+        result.recovered = self.service.recover()
+        if self.reporter is not None:
+            result.reports = self.reporter(result.finished_runs())
+        return result
+
+    def due_times(
+        self, view: ScheduleView, now: datetime
+    ) -> tuple[list[datetime], datetime | None]:
+        """The fire times to fire now (per catch-up policy) and the next fire time after."""
+        assert view.next_fire_at is not None
+        expr, zone = parse_cron(view.cron), load_zone(view.timezone)
+        missed: list[datetime] = []
+        current: datetime | None = view.next_fire_at
+        limit = self.cap if view.catchup == "all" else _SCAN_LIMIT
+        while current is not None and current <= now and len(missed) < limit:
+            missed.append(current)
+            current = expr.next_after(current, zone)
+        if current is not None and current <= now and view.catchup != "all":
+            current = expr.next_after(now, zone)  # gave up scanning: skip to the future
+        if view.catchup == "all" or not missed:
+            return missed, current
+        last = missed[-1]
+        if view.catchup == "none" and now - last > GRACE:
+            return [], current
+        return [last], current
+
+    def _fire_schedule(self, view: ScheduleView, now: datetime, result: TickResult) -> None:
+        times, upcoming = self.due_times(view, now)
+        fired: list[Fire] = []
+        for fire_time in times:
+            fire = self._fire_once(view, fire_time)
+            if fire is None:
+                result.lost += 1
+            else:
+                fired.append(fire)
+        # Advance only forward: a slower tick never moves the schedule back.
+        with self.db.write() as conn:
+            conn.execute(
+                update(schedules)
+                .where(schedules.c.id == view.id, schedules.c.next_fire_at == view.next_fire_at)
+                .values(next_fire_at=upcoming)
+            )
+        for fire in fired:
+            if fire.run_id is not None:
+                status = self.engine.drive(fire.run_id)
+                fire = Fire(fire.schedule_id, fire.fire_time, fire.status, fire.run_id, status)
+            result.fires.append(fire)
+
+    def _fire_once(self, view: ScheduleView, fire_time: datetime) -> Fire | None:
+        """Record the fire and the run in one transaction; ``None`` when another tick won."""
+        try:
+            with self.db.write() as conn:
+                conn.execute(
+                    insert(fire_records).values(
+                        schedule_id=view.id, fire_time=fire_time, status="fired"
+                    )
+                )
+                fire = self._start(conn, view, fire_time)
+                conn.execute(
+                    update(fire_records)
+                    .where(
+                        fire_records.c.schedule_id == view.id,
+                        fire_records.c.fire_time == fire_time,
+                    )
+                    .values(status=fire.status, run_id=fire.run_id)
+                )
+                return fire
+        except IntegrityError:
+            return None
+
+    def _start(self, conn: Connection, view: ScheduleView, fire_time: datetime) -> Fire:
+        data = {"schedule_id": view.id, "fire_time": fire_time.isoformat()}
+        try:
+            sop = self.service.workspace.sop(view.sop_id)
+            run_id = self.engine.start_run(
+                sop, view.inputs, started_by=f"schedule:{view.id}", conn=conn
+            )
+        except ConcurrencyLimited as exc:
+            self.engine.runs.journal(
+                conn, "schedule.skipped", run_id=None, actor=self.actor, data={**data}
+            )
+            return Fire(view.id, fire_time, "skipped", error=str(exc))
+        except SopbenchError as exc:
+            message = self.engine.redact(str(exc))
+            self.engine.runs.journal(
+                conn,
+                "schedule.error",
+                run_id=None,
+                actor=self.actor,
+                data={**data, "error": message},
+            )
+            return Fire(view.id, fire_time, "error", error=message)
+        self.engine.runs.journal(conn, "schedule.fired", run_id=run_id, actor=self.actor, data=data)
+        return Fire(view.id, fire_time, "fired", run_id=run_id)
+
+
+def _view(row: Any) -> ScheduleView:
+    return ScheduleView(
+        id=row["id"],
+        sop_id=row["sop_id"],
+        cron=row["cron"],
+        timezone=row["timezone"],
+        catchup=row["catchup"],
+        source=row["source"],
+        paused=bool(row["paused"]),
+        inputs=dict(row["inputs"] or {}),
+        next_fire_at=row["next_fire_at"],
+    )
