@@ -18,6 +18,7 @@ SCRIPTS = [
     ["bench_cli.py"],
     ["engine_vs_dbos.py", "--runs", "200"],
     ["bench_clients.py"],
+    ["bench_tick.py"],
 ]
 
 

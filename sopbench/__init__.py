@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sopbench.errors import Problem, SopbenchError, WorkspaceInvalid
     from sopbench.library import Workspace, load_workspace
+    from sopbench.steps.notebook import glue
 
 __all__ = [
     "Problem",
@@ -18,6 +19,7 @@ __all__ = [
     "Workspace",
     "WorkspaceInvalid",
     "__version__",
+    "glue",
     "load_workspace",
 ]
 
@@ -29,6 +31,7 @@ _LAZY = {
     "WorkspaceInvalid": "sopbench.errors",
     "Workspace": "sopbench.library",
     "load_workspace": "sopbench.library",
+    "glue": "sopbench.steps.notebook",
 }
 
 

@@ -34,9 +34,7 @@ is reached is not created (the fire record says ``skipped``); under
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,10 +42,19 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sopbench.cron import load_zone, parse_cron
-from sopbench.engine.runstore import FINAL
+from sopbench.engine.runstore import jsonable
 from sopbench.errors import ConcurrencyLimited, NotFound, SopbenchError, UsageError
 from sopbench.model.inputs import coerce_inputs
 from sopbench.model.sop import ScheduleTrigger
+from sopbench.schedule_types import (
+    Fire,
+    Reporter,
+    ScheduleView,
+    TickResult,
+    next_fire,
+    schedule_view,
+    trigger_id,
+)
 from sopbench.services.runs import RunService
 from sopbench.store import new_id, utcnow
 from sopbench.store.tables import CATCHUP_POLICIES, fire_records, schedules
@@ -59,82 +66,6 @@ GRACE = timedelta(minutes=5)
 
 DEFAULT_CAP = 100
 _SCAN_LIMIT = 100_000  # fire times looked at per schedule and tick (a year of minutes is 525k)
-
-
-def trigger_id(sop_id: str, index: int) -> str:
-    """The stable schedule id of a SOP's ``index``-th trigger (0-based)."""
-    readable = f"trg-{sop_id}-{index}"
-    if len(readable) <= 40:
-        return readable
-    return "trg-" + hashlib.sha256(f"{sop_id}#{index}".encode()).hexdigest()[:36]
-
-
-def next_fire(cron: str, timezone: str, after: datetime) -> datetime | None:
-    """The first fire time of ``cron`` in ``timezone`` strictly after ``after`` (UTC)."""
-    return parse_cron(cron).next_after(after, load_zone(timezone))
-
-
-@dataclass(frozen=True)
-class ScheduleView:
-    """One schedule as listed by ``sopbench schedule list``."""
-
-    id: str
-    sop_id: str
-    cron: str
-    timezone: str
-    catchup: str
-    source: str
-    paused: bool
-    inputs: dict[str, Any]
-    next_fire_at: datetime | None
-
-    @property
-    def state(self) -> str:
-        if self.paused and self.next_fire_at is None and self.source == "trigger":
-            return "removed"
-        return "paused" if self.paused else "active"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "sop_id": self.sop_id,
-            "cron": self.cron,
-            "timezone": self.timezone,
-            "catchup": self.catchup,
-            "source": self.source,
-            "state": self.state,
-            "inputs": self.inputs,
-            "next_fire_at": self.next_fire_at,
-        }
-
-
-@dataclass(frozen=True)
-class Fire:
-    """What one (schedule, fire time) did in this tick."""
-
-    schedule_id: str
-    fire_time: datetime
-    status: str  # fired | skipped | error
-    run_id: str | None = None
-    run_status: str | None = None
-    error: str | None = None
-
-
-@dataclass
-class TickResult:
-    fires: list[Fire] = field(default_factory=list)
-    lost: int = 0
-    """Fire times another tick fired first (this one did nothing for them)."""
-    recovered: list[tuple[str, str]] = field(default_factory=list)
-    reports: list[str] = field(default_factory=list)
-
-    def finished_runs(self) -> list[str]:
-        done = [f.run_id for f in self.fires if f.run_id and f.run_status in FINAL]
-        return done + [r for r, s in self.recovered if s in FINAL and r not in done]
-
-
-Reporter = Callable[[list[str]], list[str]]
-"""Writes reports for finished runs; returns the paths written."""
 
 
 class Scheduler:
@@ -170,7 +101,7 @@ class Scheduler:
                         "cron": spec.cron,
                         "timezone": spec.timezone,
                         "catchup": spec.catchup,
-                        "inputs": dict(spec.inputs),
+                        "inputs": jsonable(dict(spec.inputs)),
                     }
         for _attempt in range(3):
             try:
@@ -233,7 +164,7 @@ class Scheduler:
             raise UsageError(str(exc)) from None
         if catchup not in CATCHUP_POLICIES:
             raise UsageError(f"catchup is one of {', '.join(CATCHUP_POLICIES)}, not {catchup!r}")
-        values = dict(inputs or {})
+        values = jsonable(dict(inputs or {}))
         coerce_inputs(sop.inputs, values)  # fail now, not at every fire
         sid = new_id("sch")
         with self.db.write() as conn:
@@ -258,14 +189,14 @@ class Scheduler:
             found = row.first()
         if found is None:
             raise NotFound(f"no schedule with id '{schedule_id}'", hint="`sopbench schedule list`")
-        return _view(found)
+        return schedule_view(found)
 
     def schedules(self, *, sop_id: str | None = None) -> list[ScheduleView]:
         query = select(schedules).order_by(schedules.c.sop_id, schedules.c.id)
         if sop_id:
             query = query.where(schedules.c.sop_id == sop_id)
         with self.db.read() as conn:
-            return [_view(row) for row in conn.execute(query).mappings()]
+            return [schedule_view(row) for row in conn.execute(query).mappings()]
 
     def pause(self, schedule_id: str) -> ScheduleView:
         view = self.get(schedule_id)
@@ -314,7 +245,7 @@ class Scheduler:
         result = TickResult()
         with self.db.read() as conn:
             due = [
-                _view(row)
+                schedule_view(row)
                 for row in conn.execute(
                     select(schedules)
                     .where(schedules.c.paused.is_(False), schedules.c.next_fire_at <= now)
@@ -417,17 +348,3 @@ class Scheduler:
             return Fire(view.id, fire_time, "error", error=message)
         self.engine.runs.journal(conn, "schedule.fired", run_id=run_id, actor=self.actor, data=data)
         return Fire(view.id, fire_time, "fired", run_id=run_id)
-
-
-def _view(row: Any) -> ScheduleView:
-    return ScheduleView(
-        id=row["id"],
-        sop_id=row["sop_id"],
-        cron=row["cron"],
-        timezone=row["timezone"],
-        catchup=row["catchup"],
-        source=row["source"],
-        paused=bool(row["paused"]),
-        inputs=dict(row["inputs"] or {}),
-        next_fire_at=row["next_fire_at"],
-    )

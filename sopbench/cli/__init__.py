@@ -21,7 +21,14 @@ __all__ = ["cli", "main"]
 def _register_commands() -> None:
     # Command modules attach themselves to `cli` when imported; importing them
     # here (not at package import) keeps `import sopbench.cli` side-effect free.
-    from sopbench.cli import content, runs, sandbox, schedule, workspace  # noqa: F401
+    from sopbench.cli import (  # noqa: F401
+        content,
+        content_drafts,
+        runs,
+        sandbox,
+        schedule,
+        workspace,
+    )
 
 
 def _wants_traceback(argv: Sequence[str] | None) -> bool:

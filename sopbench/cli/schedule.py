@@ -217,6 +217,9 @@ def scheduler(ctx: click.Context, every: float, no_reports: bool, max_ticks: int
         click.echo("scheduler started", err=True)
         while not stopping["now"]:
             _print_tick(scheduler.tick(), False)
+            # Executing report notebooks (nbclient's event loop) resets signal handlers.
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
             ticks += 1
             if max_ticks is not None and ticks >= max_ticks:
                 break

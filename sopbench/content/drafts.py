@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,8 +43,8 @@ __all__ = [
     "DECIDED",
     "Draft",
     "DraftService",
-    "Revision",
     "Reviser",
+    "Revision",
     "draft_id_for",
     "fingerprint",
     "published_text",
@@ -194,7 +194,7 @@ class Draft:
         return data
 
 
-def _revision(row: Mapping[str, Any]) -> Revision:
+def _revision(row: Any) -> Revision:
     return Revision(
         revision=int(row["revision"]),
         body=str(row["body"]),
@@ -609,11 +609,11 @@ class DraftService:
             return None
         history = draft.revisions or self.get(draft.id).revisions
         after = [
-            r
-            for r in history
-            if draft.approved_at is not None and r.created_at > draft.approved_at
+            r for r in history if draft.approved_at is not None and r.created_at > draft.approved_at
         ]
-        edits = "; ".join(f"{r.author} {r.note or 'edited it'} (revision {r.revision})" for r in after)
+        edits = "; ".join(
+            f"{r.author} {r.note or 'edited it'} (revision {r.revision})" for r in after
+        )
         return (
             f"draft {draft.id} changed after {draft.approved_by} approved it"
             + (f": {edits}" if edits else "")
@@ -630,7 +630,9 @@ class DraftService:
     ) -> Draft:
         """Record the outcome of publishing: scheduled, published or failed."""
         if status not in ("scheduled", "published", "failed"):
-            raise InputError(f"a publishing outcome is scheduled, published or failed, not {status}")
+            raise InputError(
+                f"a publishing outcome is scheduled, published or failed, not {status}"
+            )
         with self.db.write() as conn:
             draft = self._load(conn, draft_id)
             values: dict[str, Any] = {"status": status}

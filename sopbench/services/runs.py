@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from sopbench.config import Settings
+from sopbench.content.adapter import content_factory
 from sopbench.content.media_adapter import media_factory
 from sopbench.engine import Engine
 from sopbench.engine.runstore import FINAL, RunRow, StepRow
@@ -99,7 +100,11 @@ class RunService:
             self.workspace,
             settings,
             handlers=builtin_handlers(),
-            clients=({**default_clients(), "media": media_factory} if clients is None else clients),
+            clients=(
+                {**default_clients(), "media": media_factory, "content": content_factory}
+                if clients is None
+                else clients
+            ),
             hooks=hooks,
             lease_ttl=lease_ttl,
         )

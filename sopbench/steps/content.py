@@ -1,8 +1,11 @@
 """Content steps: ``content_generate`` (drafts per platform) and ``social_post``.
 
-Both go through the content service (drafts, templates, the LLM) and the
-publishing integration; until those are configured a real run fails with a
-clear "not configured" message, and a dry-run simulates them.
+Both go through the ``content`` client (:mod:`sopbench.content.adapter`):
+drafts come from a content template (no LLM needed) or an LLM prompt, in the
+entity's voice; ``review: wait`` pauses the run until every draft is
+approved or rejected (a decision wakes the run). ``social_post`` publishes
+only approved drafts whose fingerprint is unchanged, through Mixpost or a
+Discord webhook. A dry-run simulates both.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ class ContentGenerate(BaseHandler):
             "drafts",
             request,
             lambda key: content.generate(
-                entity=call.run.entity,
+                entity=call.services.entity_context(call.run.entity),
                 params=params,
                 run_id=call.run.id,
                 step_path=call.path,
@@ -36,28 +39,33 @@ class ContentGenerate(BaseHandler):
         )
         draft_ids = list(made["draft_ids"])
         if params.review == "wait":
-            return Wait("review", detail={"draft_ids": draft_ids})
+            return self._decided(call, draft_ids)
         return Done({"draft_ids": draft_ids})
+
+    def _decided(self, call: StepCall, draft_ids: list[str]) -> Outcome:
+        content = call.services.client("content", None)
+        if not content.all_decided(draft_ids):
+            return Wait("review", detail={"draft_ids": draft_ids})
+        decisions = content.decisions(draft_ids)
+        return Done(
+            {
+                "draft_ids": draft_ids,
+                "decisions": decisions,
+                "approved": [d for d in draft_ids if decisions.get(d) == "approved"],
+            }
+        )
 
     def resume(self, call: StepCall) -> Outcome:
         draft_ids = call.memo.get("draft_ids")
         if not draft_ids:
             return self.run(call)
-        content = call.services.client("content", None)
-        if content.all_decided(draft_ids):
-            return Done({"draft_ids": draft_ids, "decisions": content.decisions(draft_ids)})
-        return Wait("review", detail={"draft_ids": draft_ids})
+        return self._decided(call, list(draft_ids))
 
     def simulate(self, call: StepCall) -> Outcome:
         params = call.typed(ContentGenerateParams)
         source = params.template or "llm prompt"
-        return Done(
-            {
-                "draft_ids": [f"dry-run-{platform}" for platform in params.platforms],
-                "simulated": True,
-                "source": source,
-            }
-        )
+        ids = [f"dry-run-{platform}" for platform in params.platforms]
+        return Done({"draft_ids": ids, "approved": ids, "simulated": True, "source": source})
 
 
 class SocialPost(BaseHandler):
@@ -72,15 +80,24 @@ class SocialPost(BaseHandler):
 
     def run(self, call: StepCall) -> Outcome:
         params = call.typed(SocialPostParams)
-        publisher = call.services.client(params.via, params.connection)
+        publisher = call.services.client("content", params.connection)
         posted = call.effect(
             "publish",
-            {"drafts": self._drafts(call), "publish_at": params.publish_at},
-            lambda key: publisher.publish_drafts(
-                self._drafts(call), publish_at=params.publish_at, idempotency_key=key
+            {"drafts": self._drafts(call), "via": params.via, "publish_at": params.publish_at},
+            lambda key: publisher.publish(
+                self._drafts(call),
+                via=params.via,
+                publish_at=params.publish_at,
+                idempotency_key=key,
             ),
         )
-        return Done({"post_ids": list(posted["post_ids"])})
+        return Done(
+            {
+                "post_ids": list(posted["post_ids"]),
+                "posts": list(posted["posts"]),
+                "skipped": list(posted.get("skipped", [])),
+            }
+        )
 
     def simulate(self, call: StepCall) -> Outcome:
         return Done(

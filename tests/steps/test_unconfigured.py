@@ -1,7 +1,8 @@
 """Steps whose integration is not set up: a real run fails saying what to configure.
 
-CRM writes (Zoho), Discord and email notifications, content drafts, social
-posts and media jobs need a connection, a secret or an integration client.
+CRM writes (Zoho), Discord and email notifications, social posts and media
+jobs need a connection, a secret or an integration client; LLM drafts need
+``SOPBENCH_LLM_URL`` and template drafts need the template.
 Without them a real run fails with a message naming the missing piece and
 what to do; nothing is sent anywhere. A dry-run simulates them.
 """
@@ -22,10 +23,11 @@ CASES = {
         "mail",
         r"channel 'customers' of entity 'shop': .*configured.*SOPBENCH_SMTP_URL",
     ),
-    "content_generate": (
+    "content_generate": ("draft", r"no content template named 'new_stock' \(templates live in "),
+    "content_prompt": (
         "draft",
-        r"the content integration is not configured: no content client is set up "
-        r"\(set up the content integration, or run `sopbench sandbox` for local doubles\)",
+        r"no LLM server is configured \(set SOPBENCH_LLM_URL to an OpenAI-compatible server"
+        r".*or use content templates, which need no LLM\)",
     ),
     "social_post": ("post", r"`mixpost` connection.*sops/connections\.yaml.*sopbench sandbox"),
 }

@@ -1,0 +1,112 @@
+"""Schedule values: ids, fire times, and what ``tick`` reports (see :mod:`sopbench.scheduler`)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sopbench.cron import load_zone, parse_cron
+from sopbench.engine.runstore import FINAL
+
+__all__ = [
+    "Fire",
+    "Reporter",
+    "ScheduleView",
+    "TickResult",
+    "next_fire",
+    "schedule_view",
+    "trigger_id",
+]
+
+
+def trigger_id(sop_id: str, index: int) -> str:
+    """The stable schedule id of a SOP's ``index``-th trigger (0-based)."""
+    readable = f"trg-{sop_id}-{index}"
+    if len(readable) <= 40:
+        return readable
+    return "trg-" + hashlib.sha256(f"{sop_id}#{index}".encode()).hexdigest()[:36]
+
+
+def next_fire(cron: str, timezone: str, after: datetime) -> datetime | None:
+    """The first fire time of ``cron`` in ``timezone`` strictly after ``after`` (UTC)."""
+    return parse_cron(cron).next_after(after, load_zone(timezone))
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """One schedule as listed by ``sopbench schedule list``."""
+
+    id: str
+    sop_id: str
+    cron: str
+    timezone: str
+    catchup: str
+    source: str
+    paused: bool
+    inputs: dict[str, Any]
+    next_fire_at: datetime | None
+
+    @property
+    def state(self) -> str:
+        if self.paused and self.next_fire_at is None and self.source == "trigger":
+            return "removed"
+        return "paused" if self.paused else "active"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "sop_id": self.sop_id,
+            "cron": self.cron,
+            "timezone": self.timezone,
+            "catchup": self.catchup,
+            "source": self.source,
+            "state": self.state,
+            "inputs": self.inputs,
+            "next_fire_at": self.next_fire_at,
+        }
+
+
+@dataclass(frozen=True)
+class Fire:
+    """What one (schedule, fire time) did in this tick."""
+
+    schedule_id: str
+    fire_time: datetime
+    status: str  # fired | skipped | error
+    run_id: str | None = None
+    run_status: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class TickResult:
+    fires: list[Fire] = field(default_factory=list)
+    lost: int = 0
+    """Fire times another tick fired first (this one did nothing for them)."""
+    recovered: list[tuple[str, str]] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
+
+    def finished_runs(self) -> list[str]:
+        done = [f.run_id for f in self.fires if f.run_id and f.run_status in FINAL]
+        return done + [r for r, s in self.recovered if s in FINAL and r not in done]
+
+
+Reporter = Callable[[list[str]], list[str]]
+"""Writes reports for finished runs; returns the paths written."""
+
+
+def schedule_view(row: Any) -> ScheduleView:
+    return ScheduleView(
+        id=row["id"],
+        sop_id=row["sop_id"],
+        cron=row["cron"],
+        timezone=row["timezone"],
+        catchup=row["catchup"],
+        source=row["source"],
+        paused=bool(row["paused"]),
+        inputs=dict(row["inputs"] or {}),
+        next_fire_at=row["next_fire_at"],
+    )
