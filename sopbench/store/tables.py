@@ -59,6 +59,7 @@ __all__ = [
     "media_requests",
     "metadata",
     "people",
+    "reviewer_sessions",
     "runs",
     "schedules",
     "step_states",
@@ -397,4 +398,16 @@ workers = Table(
     Column("started_at", UTCDateTime(), nullable=False, default=utcnow),
     Column("heartbeat_at", UTCDateTime(), nullable=False, default=utcnow),
     Index("ix_workers_heartbeat_at", "heartbeat_at"),
+)
+
+# Revision 0003: dashboard sign-ins. ``key_hash`` is a SHA-256 of the
+# browser's login cookie; the person is who every decision from it records.
+reviewer_sessions = Table(
+    "reviewer_sessions",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("person", String(PERSON), nullable=False),
+    created(),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index("ix_reviewer_sessions_expires_at", "expires_at"),
 )
