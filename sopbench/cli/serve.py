@@ -1,0 +1,103 @@
+"""``serve``: the reviewers' dashboard (Voilà) on 127.0.0.1, behind a token."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import ExitStack
+from types import FrameType
+
+import click
+
+from sopbench.cli._common import cli, settings_of
+
+
+@cli.command()
+@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: a free one).")
+@click.option(
+    "--pool-size",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Preheated kernels per page (0 turns preheating off).",
+)
+@click.option(
+    "--cull-idle",
+    type=int,
+    default=900,
+    show_default=True,
+    help="Seconds after which an idle page kernel is shut down.",
+)
+@click.option(
+    "--trusted-proxy",
+    is_flag=True,
+    help="Believe X-Forwarded-User (only behind an auth proxy on this machine).",
+)
+@click.option(
+    "--sandbox",
+    "with_sandbox",
+    is_flag=True,
+    help="Also start the local doubles of every outside service (sopbench sandbox).",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    port: int | None,
+    pool_size: int,
+    cull_idle: int,
+    trusted_proxy: bool,
+    with_sandbox: bool,
+) -> int:
+    """Serve the dashboard until Ctrl-C or SIGTERM.
+
+    Prints the URL with its token: the dashboard never runs without one.
+    Reviewers sign in with the access code the operator set
+    (`sopbench users set-code NAME`), or are known from JupyterHub or a
+    trusted auth proxy.
+    """
+    from sopbench.library import load_workspace
+    from sopbench.services.dashboard import DashboardOptions, DashboardServer
+    from sopbench.services.workspace import init_workspace
+
+    settings = settings_of(ctx)
+    init_workspace(settings)  # database at head, reports/ present
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with ExitStack() as stack:
+            if with_sandbox and settings.sandbox is None:
+                from sopbench.config import load_settings
+                from sopbench.testing.sandbox import SandboxRunner
+
+                stack.enter_context(SandboxRunner(settings, load_workspace(settings.home)))
+                settings = load_settings(settings.home)  # now with the sandbox overlay
+                click.echo("sandbox: local doubles of every outside service are running")
+            options = DashboardOptions(
+                port=port,
+                pool_size=pool_size,
+                cull_idle_seconds=cull_idle,
+                trusted_proxy=trusted_proxy,
+            )
+            server = stack.enter_context(DashboardServer(settings, options))
+            click.echo(f"dashboard: {server.url('home')}")
+            click.echo(f"workspace: {settings.home}  database: {_display(settings.db_url)}")
+            click.echo("press Ctrl-C (or send SIGTERM) to stop", err=True)
+            while not stop.wait(0.5):
+                if server.process is not None and server.process.poll() is not None:
+                    click.echo(f"Voilà stopped (exit {server.process.returncode})", err=True)
+                    return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("dashboard stopped", err=True)
+    return 0
+
+
+def _display(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
