@@ -1,0 +1,145 @@
+"""Calendar: posts, drafts, schedule fires, delays, due approvals and media by day."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import ipywidgets as widgets
+
+from sopbench.errors import InputError
+from sopbench.services.calendar import KINDS, CalendarEntry
+from sopbench.ui.app import Page
+from sopbench.ui.widgets import Column, Table, esc, link
+
+__all__ = ["PAGE", "CalendarPage"]
+
+_SPANS = {"7 days": 7, "14 days": 14, "30 days": 30, "90 days": 90}
+# Where a calendar entry's reference opens: (page, query parameter).
+_TARGETS = {
+    "post": ("drafts", "draft"),
+    "draft": ("drafts", "draft"),
+    "schedule": ("scheduler", "schedule"),
+    "approval_due": ("approvals", "task"),
+    "media": ("media", "request"),
+}
+
+
+class CalendarPage(Page):
+    name = "calendar"
+    title = "Calendar"
+
+    def build(self) -> list[widgets.Widget]:
+        ctx = self.ctx
+        start = _parse_day(ctx.param("from")) or datetime.now(UTC).date()
+        self.start = widgets.DatePicker(description="From", value=start)
+        span = int(ctx.param("days") or 14)
+        self.span = widgets.Dropdown(
+            options=list(_SPANS.items()), value=span if span in _SPANS.values() else 14
+        )
+        entities = [("All entities", "")] + [
+            (e.name, eid) for eid, e in sorted(ctx.entities().items())
+        ]
+        chosen = ctx.param("entity") or ""
+        self.entity = widgets.Dropdown(
+            options=entities, value=chosen if chosen in dict(entities).values() else ""
+        )
+        self.kinds = widgets.SelectMultiple(options=list(KINDS), value=list(KINDS), rows=3)
+        show = widgets.Button(description="Show", button_style="primary")
+        show.add_class("sb-calendar-show")
+        show.on_click(lambda _: self._show())
+        self.result = widgets.VBox()
+        self.result.add_class("sb-calendar")
+        controls = widgets.HBox([self.start, self.span, self.entity, self.kinds, show])
+        self._show()
+        return [controls, self.result]
+
+    def _show(self) -> None:
+        try:
+            entries = self._entries()
+        except InputError as exc:
+            self.result.children = [widgets.HTML(f"<p>{esc(exc)}</p>")]
+            return
+        self.result.children = [self._strip(entries), self._table(entries)]
+
+    def _entries(self) -> list[CalendarEntry]:
+        first = self.start.value
+        if not isinstance(first, date):
+            raise InputError("choose a start day")
+        begin = datetime.combine(first, time.min, tzinfo=UTC)
+        end = begin + timedelta(days=int(self.span.value))
+        return self.ctx.calendar.entries(
+            begin, end, entity=self.entity.value or None, kinds=list(self.kinds.value)
+        )
+
+    def _strip(self, entries: list[CalendarEntry]) -> widgets.HTML:
+        per_day = Counter(e.when.date() for e in entries)
+        first = self.start.value
+        cells = []
+        for offset in range(int(self.span.value)):
+            day = first + timedelta(days=offset)
+            count = per_day.get(day, 0)
+            weight = "font-weight:600;" if count else "color:#999;"
+            cells.append(
+                f'<div class="sb-card" style="min-width:64px;{weight}">'
+                f"{day:%a %d %b}<br>{count} item(s)</div>"
+            )
+        return widgets.HTML('<div style="display:flex;flex-wrap:wrap">' + "".join(cells) + "</div>")
+
+    def _table(self, entries: list[CalendarEntry]) -> Table:
+        rows = [self._row(e) for e in entries]
+        return Table(
+            [
+                Column("when", "When (local)", lambda r: esc(r["local"])),
+                Column("kind", "What"),
+                Column("entity", "Entity"),
+                Column("title", "Title", lambda r: r["title_html"]),
+                Column("status", "Status"),
+                Column("platform", "Platform"),
+                Column("run_id", "Run", _run_link(self)),
+            ],
+            rows,
+            page_size=25,
+            empty="Nothing planned in this range.",
+            name="calendar",
+        )
+
+    def _row(self, entry: CalendarEntry) -> dict[str, Any]:
+        row = entry.as_dict()
+        row["when"] = entry.when
+        zone = self._zone(entry.entity)
+        local = entry.when.astimezone(zone)
+        row["local"] = f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}"
+        target = _TARGETS.get(entry.kind)
+        if target and entry.ref_id:
+            page, key = target
+            row["title_html"] = link(self.ctx.link(page, **{key: entry.ref_id}), entry.title)
+        else:
+            row["title_html"] = esc(entry.title)
+        return row
+
+    def _zone(self, entity_id: str | None) -> ZoneInfo:
+        entity = self.ctx.entities().get(entity_id or "")
+        return ZoneInfo(entity.timezone) if entity is not None else ZoneInfo("UTC")
+
+
+def _run_link(page: CalendarPage) -> Any:
+    def render(row: Any) -> str:
+        run_id = row.get("run_id")
+        return link(page.ctx.link("history", run=run_id), run_id) if run_id else ""
+
+    return render
+
+
+def _parse_day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+PAGE = CalendarPage
