@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from sopbench.scheduler import Scheduler
 from sopbench.services.runs import RunService
 from sopbench.testing.widgets import button, find_all, text_of
-
 from tests.ui.conftest import PageFactory
 
 
