@@ -1,0 +1,124 @@
+"""A real Voilà dashboard server: token, 127.0.0.1, pages execute, clean stop.
+
+The browser side (widgets visible, clicks) is in ``tests/ui/browser``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sopbench.config import Settings, load_settings
+from sopbench.errors import ConfigError
+from sopbench.services.dashboard import PAGES, DashboardOptions, DashboardServer
+
+REPO = Path(__file__).resolve().parents[2]
+ENTRY = "import sys; from sopbench.cli import main; sys.exit(main())"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    shutil.copytree(REPO / "sops", tmp_path / "home" / "sops")
+    return load_settings(tmp_path / "home", environ={"SOPBENCH_SANDBOX_FILE": "off"})
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[DashboardServer]:
+    with DashboardServer(settings, DashboardOptions(pool_size=0)) as running:
+        yield running
+
+
+def _listening_addresses(port: int) -> set[str]:
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if int(hex_port, 16) == port and state == "0A":  # LISTEN
+                found.add(address)
+    return found
+
+
+def test_pages_need_the_token(server: DashboardServer) -> None:
+    anonymous = httpx.get(server.url("home", with_token=False))
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["location"]
+    wrong = httpx.get(server.url("home", with_token=False) + "?token=not-it")
+    assert wrong.status_code == 302
+    with httpx.Client() as browser:
+        page = browser.get(server.url("home"), timeout=120)
+        assert page.status_code == 200
+        assert any(name.startswith("username-") for name in browser.cookies)
+        again = browser.get(server.url("history", with_token=False), timeout=120)
+        assert again.status_code == 200  # the login cookie carries the session
+    assert "HomePage(" in page.text
+    assert "Traceback" not in page.text and '"output_type": "error"' not in page.text
+
+
+def test_binds_loopback_only(server: DashboardServer) -> None:
+    assert _listening_addresses(server.port) == {"0100007F"}  # 127.0.0.1, nothing else
+    assert "--Voila.port_retries=0" in server.command()
+
+
+def test_every_page_notebook_is_served(server: DashboardServer) -> None:
+    with httpx.Client() as browser:
+        browser.get(server.url("home"), timeout=120)
+        for name in PAGES:
+            tree = browser.get(f"{server.base_url}/voila/render/{name}.ipynb", timeout=120)
+            assert tree.status_code == 200, name
+            assert "Traceback" not in tree.text, name
+
+
+def test_stop_ends_voila_and_its_kernels(settings: Settings) -> None:
+    server = DashboardServer(settings, DashboardOptions(pool_size=1)).start()
+    assert server.process is not None
+    pgid = server.process.pid
+    with httpx.Client() as browser:
+        assert browser.get(server.url("home"), timeout=120).status_code == 200
+    server.stop()
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pgid, 0)  # no process of the group (kernels included) is left
+
+
+def test_a_workspace_with_incomplete_pages_is_refused(settings: Settings) -> None:
+    own = settings.notebooks_dir / "dashboard"
+    own.mkdir(parents=True)
+    (own / "home.ipynb").write_text("{}", encoding="utf-8")
+    with pytest.raises(ConfigError, match="lacks the dashboard page"):
+        DashboardServer(settings)
+
+
+def test_serve_command_prints_the_url_and_stops_on_sigterm(settings: Settings) -> None:
+    env = {**os.environ, "SOPBENCH_SANDBOX_FILE": "off", "PYTHONUNBUFFERED": "1"}
+    env.pop("SOPBENCH_DB_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, "--home", str(settings.home), "serve", "--pool-size", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("dashboard: http://127.0.0.1:"), line
+        url = line.split(" ", 1)[1].strip()
+        assert "token=" in url
+        assert httpx.get(url, timeout=120).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, err
+    assert "dashboard stopped" in err and "Traceback" not in err
