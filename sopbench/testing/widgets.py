@@ -17,6 +17,8 @@ import ipywidgets as widgets
 __all__ = ["button", "find_all", "text_of", "walk"]
 
 _TAG = re.compile(r"<[^>]+>")
+_STYLE = re.compile(r"<style>.*?</style>", re.DOTALL)
+_SPACES = re.compile(r"[ \t]+")
 
 
 def walk(root: Any) -> Iterator[Any]:
@@ -65,5 +67,6 @@ def _label(item: Any) -> str:
     if isinstance(item, widgets.Button):
         return str(item.description)
     if isinstance(item, widgets.HTML | widgets.Label | widgets.HTMLMath):
-        return html.unescape(_TAG.sub(" ", str(item.value))).strip()
+        visible = _TAG.sub(" ", _STYLE.sub("", str(item.value)))
+        return _SPACES.sub(" ", html.unescape(visible)).strip()
     return ""

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import ipywidgets as widgets
 
-from sopbench.config import PageRequest, load_settings, read_page_request
+from sopbench.config import PageRequest, Settings, load_settings, read_page_request
 from sopbench.errors import NotFound, SopbenchError
 from sopbench.services.dashboard import PAGES
 from sopbench.ui.context import PageContext
@@ -164,9 +164,11 @@ def page_class(name: str) -> type[Page]:
     return cls
 
 
-def page(name: str, *, request: PageRequest | None = None) -> Page:
+def page(
+    name: str, *, request: PageRequest | None = None, settings: Settings | None = None
+) -> Page:
     """Build page ``name`` for the current Voilà request (or ``request``)."""
-    ctx = PageContext(load_settings())
+    ctx = PageContext(settings or load_settings())
     cls = page_class(name)
     ctx.runs  # noqa: B018 - open the engine before the request arrives (preheat)
     if request is None:
