@@ -23,6 +23,7 @@ from sopbench.engine.services import ClientFactory
 from sopbench.errors import DecisionRefused, NotFound
 from sopbench.integrations.registry import default_clients
 from sopbench.library import Workspace, load_workspace
+from sopbench.services.inbox import inbox_page, task_votes_of
 from sopbench.steps import builtin_handlers
 from sopbench.store import Database, open_database
 from sopbench.store.tables import human_tasks, runs
@@ -194,6 +195,39 @@ class RunService:
         if member is None:
             raise NotFound(f"'{person}' is not in sops/people.yaml")
         return [r for r in rows if self.engine.tasks.may_decide(r, person, people)]
+
+    def inbox(
+        self,
+        person: str,
+        *,
+        offset: int = 0,
+        limit: int = 20,
+        sort: str | None = None,
+        descending: bool = False,
+        text: str = "",
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the open tasks ``person`` may decide and has not voted on, and the total.
+
+        Filtered, sorted and paged in SQL (see :mod:`sopbench.services.inbox`),
+        so it stays fast with thousands of open tasks.
+        """
+        return inbox_page(
+            self.db,
+            self.workspace.people,
+            person,
+            offset=offset,
+            limit=limit,
+            sort=sort,
+            descending=descending,
+            text=text,
+        )
+
+    def task_detail(self, task_id: str) -> dict[str, Any]:
+        """A task with its run, the step it waits in, and the votes cast so far."""
+        task = self.engine.tasks.get(task_id)
+        run = self.engine.runs.get_run(task["run_id"])
+        step = self.engine.runs.steps_of(run.id).get(task["step_path"])
+        return {"task": task, "run": run, "step": step, "votes": task_votes_of(self.db, task_id)}
 
     # -- deciding ------------------------------------------------------------------
 
