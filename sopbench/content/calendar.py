@@ -1,0 +1,331 @@
+"""The content calendar: what is planned, due or published when, over one date range.
+
+Pure queries over the state database; no writes, no calls out. Each entry is
+one point in time of one kind:
+
+``post``
+    A draft that went out or is queued: ``scheduled``, ``published`` or
+    ``failed``. Its time is the draft's own ``publish_at``; else, for a
+    scheduled draft, the ``publish_at`` the ``social_post`` step handed to
+    Mixpost (read from that step's recorded effect); else the time the
+    outcome was recorded (when it was published, or failed).
+``draft``
+    A draft not yet out (``draft``, ``in_review``, ``approved``): at its
+    planned ``publish_at``, else at its creation (it waits for review).
+    Rejected drafts are not planned and are left out.
+``schedule``
+    Every fire time of an active schedule inside the range (from its next
+    fire time on, by its cron in its own zone, so daylight saving time is
+    the scheduler's), status ``planned``; and fires already recorded in the
+    range, with their outcome (``fired``, ``skipped``, ``error``) and run.
+``delay``
+    A run waiting on a ``delay`` step, at its ``wake_at``.
+``approval_due``
+    An open human task (approval, manual, review, media) at its ``due_at``.
+``media``
+    A media request: when it finished (succeeded, failed, rejected) or, while
+    it is open, when it was requested.
+
+SOP names and entities (schedules carry neither) come from the caller as
+:class:`SopInfo`; so do trigger schedules not yet synced into the database
+(``extra_schedules``), so a fresh workspace shows its triggers before the
+first ``tick``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select
+
+from sopbench.content.calendar_drafts import draft_entries
+from sopbench.content.calendar_types import KINDS, CalendarEntry, SopInfo, Window
+from sopbench.cron import load_zone, parse_cron
+from sopbench.errors import InputError
+from sopbench.store import Database, as_utc
+from sopbench.store.tables import (
+    fire_records,
+    human_tasks,
+    media_requests,
+    runs,
+    schedules,
+    step_states,
+)
+
+__all__ = [
+    "KINDS",
+    "MAX_FIRES_PER_SCHEDULE",
+    "CalendarEntry",
+    "PlannedSchedule",
+    "SopInfo",
+    "calendar_entries",
+]
+
+MAX_FIRES_PER_SCHEDULE = 500
+"""Fire times listed per schedule and range: an every-minute cron over two weeks
+would otherwise bury everything else (20,160 entries)."""
+
+_MEDIA_FINAL = ("succeeded", "failed", "rejected", "cancelled")
+
+
+@dataclass(frozen=True)
+class PlannedSchedule:
+    """A schedule as the calendar needs it (a database row, or an unsynced trigger)."""
+
+    id: str
+    sop_id: str
+    cron: str
+    timezone: str
+    next_fire_at: datetime | None
+
+
+def calendar_entries(
+    db: Database,
+    start: datetime,
+    end: datetime,
+    *,
+    sops: Mapping[str, SopInfo] | None = None,
+    entity: str | None = None,
+    kinds: Collection[str] | None = None,
+    extra_schedules: Sequence[PlannedSchedule] = (),
+) -> list[CalendarEntry]:
+    """Entries with ``start <= when < end``, sorted by time (then kind, then id)."""
+    window = _window(start, end, entity, sops or {})
+    wanted = _kinds(kinds)
+    found: list[CalendarEntry] = []
+    with db.read() as conn:
+        if "post" in wanted or "draft" in wanted:
+            found += [e for e in draft_entries(conn, window) if e.kind in wanted]
+        if "schedule" in wanted:
+            found += _schedule_entries(conn, window, extra_schedules)
+        if "delay" in wanted:
+            found += _delay_entries(conn, window)
+        if "approval_due" in wanted:
+            found += _approval_entries(conn, window)
+        if "media" in wanted:
+            found += _media_entries(conn, window)
+    found = [e for e in found if window.holds(e.when)]
+    return sorted(found, key=lambda e: (e.when, KINDS.index(e.kind), e.ref_id or e.run_id or ""))
+
+
+def _window(
+    start: datetime, end: datetime, entity: str | None, sops: Mapping[str, SopInfo]
+) -> Window:
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InputError(
+                f"calendar {name} {value.isoformat()} has no time zone",
+                hint="pass aware datetimes, e.g. datetime(2026, 3, 1, tzinfo=UTC)",
+            )
+    start, end = as_utc(start), as_utc(end)
+    if end <= start:
+        raise InputError(
+            f"calendar range ends ({end.isoformat()}) before it starts ({start.isoformat()})"
+        )
+    return Window(start=start, end=end, entity=entity, sops=dict(sops))
+
+
+def _kinds(kinds: Collection[str] | None) -> frozenset[str]:
+    if kinds is None or not kinds:
+        return frozenset(KINDS)
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise InputError(
+            f"unknown calendar kind(s): {', '.join(unknown)}", hint=f"use {', '.join(KINDS)}"
+        )
+    return frozenset(kinds)
+
+
+# -- schedules -------------------------------------------------------------------------------
+
+
+def _schedule_entries(
+    conn: Connection, window: Window, extra: Sequence[PlannedSchedule]
+) -> list[CalendarEntry]:
+    rows = conn.execute(select(schedules)).mappings().all()
+    known = {row["id"] for row in rows}
+    planned = [
+        PlannedSchedule(r["id"], r["sop_id"], r["cron"], r["timezone"], r["next_fire_at"])
+        for r in rows
+        if not r["paused"]
+    ]
+    planned += [s for s in extra if s.id not in known]
+    found: list[CalendarEntry] = []
+    for schedule in planned:
+        if window.wants_sop(schedule.sop_id):
+            found += _fires_ahead(schedule, window)
+    return found + _fires_recorded(conn, window)
+
+
+def _fire_times(schedule: PlannedSchedule, window: Window) -> Iterable[datetime]:
+    if schedule.next_fire_at is None:
+        return
+    expr, zone = parse_cron(schedule.cron), load_zone(schedule.timezone)
+    current: datetime | None = schedule.next_fire_at
+    if current is not None and current < window.start:
+        # next_after is strictly after: step back a hair so a fire exactly at start counts
+        current = expr.next_after(window.start - timedelta(microseconds=1), zone)
+    count = 0
+    while current is not None and current < window.end and count < MAX_FIRES_PER_SCHEDULE:
+        yield current
+        count += 1
+        current = expr.next_after(current, zone)
+
+
+def _fires_ahead(schedule: PlannedSchedule, window: Window) -> list[CalendarEntry]:
+    info = window.sops.get(schedule.sop_id)
+    title = info.name if info else schedule.sop_id
+    return [
+        CalendarEntry(
+            when=when,
+            kind="schedule",
+            entity=info.entity if info else None,
+            sop_id=schedule.sop_id,
+            run_id=None,
+            ref_id=schedule.id,
+            title=f"{title} ({schedule.cron}, {schedule.timezone})",
+            status="planned",
+            platform=None,
+        )
+        for when in _fire_times(schedule, window)
+    ]
+
+
+def _fires_recorded(conn: Connection, window: Window) -> list[CalendarEntry]:
+    query = (
+        select(fire_records, schedules.c.sop_id, schedules.c.cron, schedules.c.timezone)
+        .join(schedules, schedules.c.id == fire_records.c.schedule_id)
+        .where(fire_records.c.fire_time >= window.start, fire_records.c.fire_time < window.end)
+    )
+    found = []
+    for row in conn.execute(query).mappings():
+        if not window.wants_sop(row["sop_id"]):
+            continue
+        info = window.sops.get(row["sop_id"])
+        found.append(
+            CalendarEntry(
+                when=row["fire_time"],
+                kind="schedule",
+                entity=info.entity if info else None,
+                sop_id=row["sop_id"],
+                run_id=row["run_id"],
+                ref_id=row["schedule_id"],
+                title=f"{info.name if info else row['sop_id']} ({row['cron']}, {row['timezone']})",
+                status=row["status"],
+                platform=None,
+            )
+        )
+    return found
+
+
+# -- runs waiting, tasks due, media ------------------------------------------------------------
+
+
+def _delay_entries(conn: Connection, window: Window) -> list[CalendarEntry]:
+    query = select(runs.c.id, runs.c.sop_id, runs.c.entity, runs.c.wake_at).where(
+        runs.c.status == "waiting",
+        runs.c.wait_kind == "delay",
+        runs.c.dry_run.is_(False),
+        runs.c.wake_at >= window.start,
+        runs.c.wake_at < window.end,
+    )
+    if window.entity is not None:
+        query = query.where(runs.c.entity == window.entity)
+    rows = conn.execute(query).mappings().all()
+    waiting = _waiting_steps(conn, [row["id"] for row in rows])
+    found = []
+    for row in rows:
+        name = window.sop_name(row["sop_id"])
+        step = waiting.get(row["id"])
+        found.append(
+            CalendarEntry(
+                when=row["wake_at"],
+                kind="delay",
+                entity=row["entity"],
+                sop_id=row["sop_id"],
+                run_id=row["id"],
+                ref_id=None,
+                title=f"{name} resumes" + (f" after {step}" if step else ""),
+                status="waiting",
+                platform=None,
+            )
+        )
+    return found
+
+
+def _waiting_steps(conn: Connection, run_ids: list[str]) -> dict[str, str]:
+    if not run_ids:
+        return {}
+    query = select(step_states.c.run_id, step_states.c.step_id).where(
+        step_states.c.run_id.in_(run_ids),
+        step_states.c.status == "waiting",
+        step_states.c.type == "delay",
+    )
+    return {row["run_id"]: row["step_id"] for row in conn.execute(query).mappings()}
+
+
+def _approval_entries(conn: Connection, window: Window) -> list[CalendarEntry]:
+    query = (
+        select(human_tasks, runs.c.sop_id)
+        .join(runs, runs.c.id == human_tasks.c.run_id)
+        .where(
+            human_tasks.c.status == "open",
+            human_tasks.c.due_at >= window.start,
+            human_tasks.c.due_at < window.end,
+        )
+    )
+    if window.entity is not None:
+        query = query.where(human_tasks.c.entity == window.entity)
+    return [
+        CalendarEntry(
+            when=row["due_at"],
+            kind="approval_due",
+            entity=row["entity"],
+            sop_id=row["sop_id"],
+            run_id=row["run_id"],
+            ref_id=row["id"],
+            title=row["title"],
+            status=row["status"],
+            platform=None,
+        )
+        for row in conn.execute(query).mappings()
+    ]
+
+
+def _media_entries(conn: Connection, window: Window) -> list[CalendarEntry]:
+    table = media_requests
+    finished = table.c.status.in_(_MEDIA_FINAL)
+    query = (
+        select(table, runs.c.sop_id)
+        .outerjoin(runs, runs.c.id == table.c.run_id)
+        .where(
+            or_(
+                and_(finished, table.c.updated_at >= window.start, table.c.updated_at < window.end),
+                and_(
+                    ~finished, table.c.created_at >= window.start, table.c.created_at < window.end
+                ),
+            )
+        )
+    )
+    if window.entity is not None:
+        query = query.where(table.c.entity == window.entity)
+    return [_media_entry(row) for row in conn.execute(query).mappings()]
+
+
+def _media_entry(row: Any) -> CalendarEntry:
+    params = dict(row["params"] or {})
+    done = row["status"] in _MEDIA_FINAL
+    return CalendarEntry(
+        when=row["updated_at"] if done else row["created_at"],
+        kind="media",
+        entity=row["entity"],
+        sop_id=row["sop_id"],
+        run_id=row["run_id"],
+        ref_id=row["id"],
+        title=f"{row['kind']}: {params.get('prompt_title') or row['prompt_id']}",
+        status=row["status"],
+        platform=None,
+    )

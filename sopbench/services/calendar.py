@@ -1,0 +1,128 @@
+"""The content calendar service: what is planned, due or published when.
+
+The CLI (``sopbench calendar``) and the dashboard's Calendar page both call
+:class:`CalendarService`. It adds what only the workspace knows to the pure
+queries of :mod:`sopbench.content.calendar`: the SOPs' names and entities,
+and the schedule triggers of SOP files that no ``tick`` has synced into the
+database yet (their next fire time counts from now).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sopbench.config import Settings
+from sopbench.content.calendar import (
+    KINDS,
+    CalendarEntry,
+    PlannedSchedule,
+    SopInfo,
+    calendar_entries,
+)
+from sopbench.errors import NotFound
+from sopbench.library import Workspace, load_workspace
+from sopbench.model.sop import ScheduleTrigger
+from sopbench.model.workspace import CROSS_ENTITY
+from sopbench.schedule_types import next_fire, trigger_id
+from sopbench.store import Database, open_database, utcnow
+from sopbench.suggest import did_you_mean
+
+__all__ = ["KINDS", "CalendarEntry", "CalendarService"]
+
+
+class CalendarService:
+    """One workspace's calendar, over its database.
+
+    A database passed in stays open on :meth:`close` (its owner disposes it);
+    one opened here is disposed.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        workspace: Workspace | None = None,
+        database: Database | None = None,
+    ) -> None:
+        self.settings = settings
+        self.workspace = workspace or load_workspace(settings.home)
+        self._owns_db = database is None
+        self.db = database or open_database(settings)
+
+    def close(self) -> None:
+        if self._owns_db:
+            self.db.dispose()
+
+    def entries(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        entity: str | None = None,
+        kinds: Collection[str] | None = None,
+    ) -> list[CalendarEntry]:
+        """Entries with ``start <= when < end`` (aware datetimes), sorted by time.
+
+        ``entity`` must be an entity of ``entities.yaml`` (a typo is
+        :class:`NotFound`, never an empty calendar); ``kinds`` a subset of
+        :data:`KINDS`.
+        """
+        if entity is not None:
+            self._check_entity(entity)
+        return calendar_entries(
+            self.db,
+            start,
+            end,
+            sops=self.sops(),
+            entity=entity,
+            kinds=kinds,
+            extra_schedules=self.unsynced_triggers(),
+        )
+
+    def sops(self) -> dict[str, SopInfo]:
+        return {
+            sop_id: SopInfo(entity=sop.entity, name=sop.name)
+            for sop_id, sop in self.workspace.sops.items()
+        }
+
+    def unsynced_triggers(self, now: datetime | None = None) -> list[PlannedSchedule]:
+        """Every ``schedule`` trigger of the SOP files, as the next tick would sync it.
+
+        The calendar uses those whose id is not in the database yet.
+        """
+        now = now or utcnow()
+        found = []
+        for sop in self.workspace.sops.values():
+            for index, trigger in enumerate(sop.triggers):
+                if isinstance(trigger, ScheduleTrigger):
+                    spec = trigger.schedule
+                    found.append(
+                        PlannedSchedule(
+                            id=trigger_id(sop.sop_id, index),
+                            sop_id=sop.sop_id,
+                            cron=spec.cron,
+                            timezone=spec.timezone,
+                            next_fire_at=next_fire(spec.cron, spec.timezone, now),
+                        )
+                    )
+        return found
+
+    def entity_zone(self, entity: str) -> str:
+        """The IANA time zone of ``entity`` (``NotFound`` for an unknown one)."""
+        self._check_entity(entity)
+        found = self.workspace.entities
+        known = found.entities if found else {}
+        return known[entity].timezone if entity in known else "UTC"
+
+    def zones(self) -> set[str]:
+        """The time zones of all entities."""
+        found = self.workspace.entities
+        return {e.timezone for e in found.entities.values()} if found else set()
+
+    def _check_entity(self, entity: str) -> None:
+        found = self.workspace.entities
+        known = found.entities if found else {}
+        if entity not in known and entity != CROSS_ENTITY:
+            hint = did_you_mean(entity, known).strip(" ()") or "see sops/entities.yaml"
+            raise NotFound(f"no entity '{entity}'", hint=hint)
