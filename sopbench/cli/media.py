@@ -216,7 +216,10 @@ def reject_media(
 @json_option
 @click.pass_context
 def poll_media(ctx: click.Context, request_id: str | None, as_json: bool) -> int:
-    """Advance jobs by one look: this request, or every approved unfinished one."""
+    """Advance jobs by one look: this request, or every approved unfinished one.
+
+    Exits 1 when the one request asked about has failed.
+    """
     with _desk(ctx) as desk:
         moved = desk.poll(request_id)
     if as_json:
