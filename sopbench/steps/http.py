@@ -34,6 +34,10 @@ def _target(call: StepCall, params: HttpTarget) -> tuple[str, dict[str, str], fl
     else:
         known = call.services.workspace.connections
         conn: Connection | None = known.connections.get(params.connection or "") if known else None
+        sandbox = call.services.settings.sandbox
+        sandboxed = sandbox.connection(params.connection or "") if sandbox else None
+        if sandboxed:  # a running `sopbench sandbox` points this name at its echo server
+            conn = Connection.model_validate(dict(sandboxed))
         if conn is None or not conn.base_url:
             raise ConfigError(
                 f"connection '{params.connection}' is not configured with a base_url",

@@ -41,6 +41,7 @@ from sopbench.testing.servers import DiscordServer, MixpostServer, ZohoServer
 from sopbench.testing.servers.canva import CanvaServer
 from sopbench.testing.servers.llm import LlmServer
 from sopbench.testing.servers.video import VideoServer
+from sopbench.testing.servers.zoho import DEFAULT_MODULES, ModuleSpec
 
 __all__ = ["SandboxRunner", "Started"]
 
@@ -111,6 +112,18 @@ class SandboxRunner:
                     names.append(entity.crm.connection)
         return names or [default]
 
+    def _zoho_modules(self) -> dict[str, ModuleSpec]:
+        """Zoho's standard modules plus the entities' custom ones (``Hardware_Tests``...).
+
+        A custom module's record name, ``Name``, is mandatory, as in Zoho.
+        """
+        modules = dict(DEFAULT_MODULES)
+        if self.workspace is not None and self.workspace.entities:
+            for entity in self.workspace.entities.entities.values():
+                for api_name in entity.crm.modules.values() if entity.crm else ():
+                    modules.setdefault(api_name, ModuleSpec(("Name",)))
+        return modules
+
     def _channels(self, type_: str) -> list[str]:
         """Secret names of the entities' channels of ``type_``."""
         if self.workspace is None or self.workspace.entities is None:
@@ -168,6 +181,7 @@ class SandboxRunner:
                 client_id=zoho_secrets[0],
                 client_secret=zoho_secrets[1],
                 refresh_token=zoho_secrets[2],
+                modules=self._zoho_modules(),
             ),
             "",
         )

@@ -113,10 +113,19 @@ class ZohoServer(LocalServer):
         with self._mu:
             return sum(len(v) for v in self._st.minted.values())
 
-    def add_record(self, module: str, fields: Mapping[str, Any]) -> str:
+    def add_record(
+        self, module: str, fields: Mapping[str, Any], *, record_id: str | None = None
+    ) -> str:
+        """Store a record as if the CRM already held it; ``record_id`` keeps a known id."""
         with self._mu:
-            record_id: str = self._st.create(module, dict(fields), self.user)["id"]
-            return record_id
+            record = self._st.create(module, dict(fields), self.user)
+            if record_id is not None:
+                table = self._st.records[module]
+                del table[record["id"]]
+                record["id"] = record_id
+                table[record_id] = record
+            made: str = record["id"]
+            return made
 
     # -- fault shapes ------------------------------------------------------------------
     def rate_limit_reply(self, request: Recorded, retry_after: float | str | None) -> Reply:
