@@ -7,18 +7,23 @@ waits for the review (in the same transaction) and, when a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
+
 from sopbench.config import Settings
 from sopbench.content.adapter import llm_reviser
+from sopbench.content.draft_types import REVIEWABLE
 from sopbench.content.drafts import Draft, DraftService
 from sopbench.engine.runstore import RunStore
 from sopbench.errors import DecisionRefused
 from sopbench.library import Workspace, load_workspace
 from sopbench.services.runs import RunService
 from sopbench.store import Database, open_database
+from sopbench.store.tables import drafts as drafts_table
+from sopbench.store.tables import runs as runs_table
 
 __all__ = ["ContentService"]
 
@@ -57,6 +62,40 @@ class ContentService:
         self, *, status: str | None = None, entity: str | None = None, limit: int = 200
     ) -> list[Draft]:
         return self.drafts.find(status=status, entity=entity, limit=limit)
+
+    def status_counts(self) -> dict[tuple[str, str], int]:
+        """How many drafts each (entity, status) has."""
+        table = drafts_table
+        query = select(table.c.entity, table.c.status, func.count()).group_by(
+            table.c.entity, table.c.status
+        )
+        with self.db.read() as conn:
+            return {(e, s): int(n) for e, s, n in conn.execute(query)}
+
+    def recent_posts(self, *, entity: str | None = None, limit: int = 20) -> list[Draft]:
+        """Drafts handed to a platform (scheduled, published, failed), newest first."""
+        table = drafts_table
+        query = (
+            select(table.c.id)
+            .where(table.c.status.in_(("scheduled", "published", "failed")))
+            .order_by(table.c.updated_at.desc(), table.c.id)
+            .limit(limit)
+        )
+        if entity:
+            query = query.where(table.c.entity == entity)
+        with self.db.read() as conn:
+            ids = list(conn.execute(query).scalars())
+        found = {d.id: d for d in self.drafts.find(ids=ids, limit=limit)}
+        return [found[i] for i in ids if i in found]
+
+    def run_sops(self, run_ids: Iterable[str]) -> dict[str, str]:
+        """The SOP id of each run (for showing where drafts came from)."""
+        wanted = sorted(set(run_ids))
+        if not wanted:
+            return {}
+        query = select(runs_table.c.id, runs_table.c.sop_id).where(runs_table.c.id.in_(wanted))
+        with self.db.read() as conn:
+            return {run_id: sop_id for run_id, sop_id in conn.execute(query)}
 
     def show(self, draft_id: str) -> dict[str, Any]:
         draft = self.drafts.get(draft_id)
@@ -116,6 +155,35 @@ class ContentService:
     def request_changes(self, draft_id: str, *, person: str, note: str) -> Draft:
         self._reviewer(person)
         return self.drafts.request_changes(draft_id, person=person, note=note)
+
+    def publish(self, draft_id: str, *, person: str) -> dict[str, Any]:
+        """Send an approved draft out: the run waiting on its review goes on to
+        ``social_post``. Refused (with the reason) unless the draft is approved and
+        unchanged since; the other drafts of the same review must be decided too."""
+        self._reviewer(person)
+        draft = self.drafts.check_publishable(draft_id)
+        run_id = draft.source_run_id
+        if run_id is None or self.runs is None:
+            raise DecisionRefused(
+                f"draft {draft_id} came from no run, so no social_post step publishes it",
+                hint="drafts are published by the social_post step of the SOP that wrote them",
+            )
+        if draft.status in ("scheduled", "published"):
+            status = self.runs.engine.runs.get_run(run_id).status
+        else:
+            self.drafts.comment(draft_id, person=person, body="publish requested")
+            status = self.runs.engine.drive(run_id)
+        after = self.drafts.get(draft_id, full=False)
+        waiting = [d.id for d in self.drafts.find(run_id=run_id) if d.status in REVIEWABLE]
+        return {
+            "draft_id": after.id,
+            "status": after.status,
+            "post_id": after.post_id,
+            "run_id": run_id,
+            "run_status": status,
+            "run_error": self.runs.engine.runs.get_run(run_id).error,
+            "undecided": waiting,
+        }
 
     def _reviewer(self, person: str) -> None:
         """Reviewers are people of the workspace (when it lists any)."""
