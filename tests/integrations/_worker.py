@@ -5,6 +5,8 @@
     and drive it.
 ``python _worker.py publish --home H --key K --body TEXT --account N ...``
     publish one post through the workspace's ``mixpost`` connection.
+``python _worker.py recover --home H``
+    drive every run that is ready (``RunService.recover``, lease 0.5 s).
 
 Settings (database URL, secrets) come from the environment, as in production.
 """
@@ -22,7 +24,7 @@ from sopbench.services.runs import RunService
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["run", "publish"])
+    parser.add_argument("mode", choices=["run", "publish", "recover"])
     parser.add_argument("sop", nargs="?")
     parser.add_argument("--home", required=True)
     parser.add_argument("--input", action="append", default=[])
@@ -38,6 +40,13 @@ def main(argv: list[str]) -> int:
                 args.sop, dict(item.split("=", 1) for item in args.input), started_by="worker"
             )
             print(f"status {view.run.status}", flush=True)
+        finally:
+            service.close()
+        return 0
+    if args.mode == "recover":
+        service = RunService(settings, lease_ttl=timedelta(seconds=0.5))
+        try:
+            print(f"moved {service.recover()}", flush=True)
         finally:
             service.close()
         return 0
