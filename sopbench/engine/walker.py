@@ -24,6 +24,7 @@ from sopbench.errors import ExpressionError, SopbenchError, StepFailed
 from sopbench.expressions import render_value, truthy
 from sopbench.model.sop import RetryPolicy, StepSpec
 from sopbench.model.steps import nested_step_fields
+from sopbench.simulated import lenient
 from sopbench.store import utcnow
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class Walk:
     def step(self, step: StepSpec, path: str, scope: Mapping[str, Any]) -> None:
         row = self.states.get(path)
         if row is not None and row.status in ("succeeded", "skipped", "failed"):
-            self.steps[step.id] = row.result
+            self._expose(step.id, row.result)
             return
         handler = self.engine.handlers.get(step.type)
         try:
@@ -303,7 +304,15 @@ class Walk:
             finished=True,
             vars_changed=bool(outcome.vars),
         )
-        self.steps[step.id] = result
+        self._expose(step.id, result)
+
+    def _expose(self, step_id: str, result: Any) -> None:
+        """Make a step's result readable by later templates as ``steps.<id>``.
+
+        A dry-run knows no real responses: its results read leniently (see
+        :mod:`sopbench.simulated`) so later templates render placeholders.
+        """
+        self.steps[step_id] = lenient(result, f"steps.{step_id}") if self.run.dry_run else result
 
     def _fail_step(
         self, step: StepSpec, path: str, message: str, params: Any, *, new: bool, attempt: int = 1

@@ -17,6 +17,7 @@ from sopbench.model.steps import (
     TransformParams,
     ValidationParams,
 )
+from sopbench.simulated import is_simulated
 from sopbench.steps._base import BaseHandler, truthy
 
 __all__ = ["Condition", "Delay", "Loop", "Transform", "Validation"]
@@ -54,6 +55,8 @@ class Loop(BaseHandler):
     def _items(self, call: StepCall) -> list[Any]:
         params = call.typed(LoopParams)
         items = params.over
+        if call.dry_run and is_simulated(items):
+            return []  # a list only a real run would know: the dry-run loops zero times
         if not isinstance(items, list):
             raise StepFailed(f"`over` must give a list, got {type(items).__name__}")
         if len(items) > params.max_items:

@@ -81,6 +81,6 @@ def test_notebook_dry_run_executes_nothing(nb: Bench) -> None:
     }
     assert steps["nb"].rendered["parameters"] == {"x": 4, "label": f"run {view.run.id}"}
     assert not (nb.home / "reports").exists()
-    # nothing was glued, so a later step reading a glued value cannot render
-    assert view.run.status == "failed"
-    assert "has no attribute 'doubled'" in (steps["after"].error or "")
+    # nothing was glued: a later step reading a glued value renders a placeholder
+    assert view.run.status == "succeeded", view.as_dict()
+    assert view.run.vars["doubled"] == "<simulated steps.nb.doubled>"
