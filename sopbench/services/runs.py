@@ -23,6 +23,7 @@ from sopbench.engine.services import ClientFactory
 from sopbench.errors import DecisionRefused, NotFound
 from sopbench.integrations.registry import default_clients
 from sopbench.library import Workspace, load_workspace
+from sopbench.services import run_history
 from sopbench.services.inbox import inbox_page, task_votes_of
 from sopbench.steps import builtin_handlers
 from sopbench.store import Database, open_database
@@ -131,6 +132,11 @@ class RunService:
             self.engine.drive(run_id)
         return self.view(run_id)
 
+    def drive(self, run_id: str) -> RunView:
+        """Drive a started run here until it first waits or ends (``start(detach=True)`` first)."""
+        self.engine.drive(run_id)
+        return self.view(run_id)
+
     def dry_run_all(self) -> list[RunView]:
         """Dry-run every SOP with each of its example inputs (or none when it has none)."""
         self.workspace.raise_if_invalid()
@@ -168,6 +174,37 @@ class RunService:
         with self.db.read() as conn:
             ids = list(conn.execute(query).scalars())
             return [self.engine.runs.get_run(run_id, conn) for run_id in ids]
+
+    def runs_page(
+        self,
+        *,
+        entity: str | None = None,
+        sop_id: str | None = None,
+        status: str | None = None,
+        text: str = "",
+        include_dry_runs: bool = True,
+        offset: int = 0,
+        limit: int = 20,
+        sort: str | None = None,
+        descending: bool = True,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of runs (newest first unless ``sort``), filtered and paged in SQL, and the
+        total; see :mod:`sopbench.services.run_history`."""
+        query = run_history.RunPageQuery(
+            entity=entity,
+            sop_id=sop_id,
+            status=status,
+            text=text,
+            include_dry_runs=include_dry_runs,
+        )
+        return run_history.runs_page(
+            self.db, query, offset=offset, limit=limit, sort=sort, descending=descending
+        )
+
+    def run_tasks(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's human tasks with the votes cast on them (who decided what, when)."""
+        self.engine.runs.get_run(run_id)
+        return run_history.tasks_of_run(self.db, run_id)
 
     def status_counts(self) -> dict[tuple[str, str], int]:
         """How many non-dry runs each (entity, status) has."""

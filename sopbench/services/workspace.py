@@ -9,9 +9,17 @@ from pathlib import Path
 from sopbench.config import Settings
 from sopbench.errors import ConfigError
 from sopbench.library import Workspace, load_workspace
+from sopbench.model.workspace import Person
 from sopbench.resources import bundled
 
-__all__ = ["InitReport", "SopSummary", "init_workspace", "list_sops", "validate_workspace"]
+__all__ = [
+    "InitReport",
+    "SopSummary",
+    "init_workspace",
+    "list_sops",
+    "people_serving",
+    "validate_workspace",
+]
 
 _REPORTS_README = (
     "# reports/\n\nExecuted report notebooks land here, one per run, as\n"
@@ -114,3 +122,15 @@ def list_sops(
             )
         )
     return sorted(rows, key=lambda row: (row.entity, row.sop_id))
+
+
+def people_serving(workspace: Workspace, entity: str) -> list[tuple[str, Person]]:
+    """The people of ``people.yaml`` who serve ``entity`` (by name or with ``*``), by id."""
+    roster = workspace.people
+    if roster is None:
+        return []
+    return [
+        (pid, person)
+        for pid, person in sorted(roster.people.items())
+        if "*" in person.entities or entity in person.entities
+    ]
