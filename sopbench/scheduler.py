@@ -57,7 +57,7 @@ from sopbench.schedule_types import (
 )
 from sopbench.services.runs import RunService
 from sopbench.store import new_id, utcnow
-from sopbench.store.tables import CATCHUP_POLICIES, fire_records, schedules
+from sopbench.store.tables import CATCHUP_POLICIES, fire_records, runs, schedules
 
 __all__ = ["GRACE", "Fire", "ScheduleView", "Scheduler", "TickResult", "next_fire", "trigger_id"]
 
@@ -198,15 +198,19 @@ class Scheduler:
         with self.db.read() as conn:
             return [schedule_view(row) for row in conn.execute(query).mappings()]
 
-    def pause(self, schedule_id: str) -> ScheduleView:
+    def pause(self, schedule_id: str, *, actor: str | None = None) -> ScheduleView:
+        """Stop firing; the journal records ``actor`` (default: this scheduler's actor)."""
         view = self.get(schedule_id)
         if view.state == "removed":
             raise UsageError(f"schedule {schedule_id}: its trigger was removed from the SOP")
         with self.db.write() as conn:
             conn.execute(update(schedules).where(schedules.c.id == schedule_id).values(paused=True))
+            self._journal(conn, "schedule.paused", schedule_id, actor)
         return self.get(schedule_id)
 
-    def resume(self, schedule_id: str, *, now: datetime | None = None) -> ScheduleView:
+    def resume(
+        self, schedule_id: str, *, now: datetime | None = None, actor: str | None = None
+    ) -> ScheduleView:
         """Unpause; fire times that passed while paused are not fired."""
         view = self.get(schedule_id)
         if view.state == "removed":
@@ -221,7 +225,25 @@ class Scheduler:
                 .where(schedules.c.id == schedule_id)
                 .values(paused=False, next_fire_at=upcoming)
             )
+            self._journal(conn, "schedule.resumed", schedule_id, actor)
         return self.get(schedule_id)
+
+    def _journal(self, conn: Connection, kind: str, schedule_id: str, actor: str | None) -> None:
+        data = {"schedule_id": schedule_id}
+        self.engine.runs.journal(conn, kind, run_id=None, actor=actor or self.actor, data=data)
+
+    def fires(self, schedule_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The schedule's latest fire records (newest first) with their runs' status now."""
+        self.get(schedule_id)
+        query = (
+            select(fire_records, runs.c.status.label("run_status"))
+            .select_from(fire_records.outerjoin(runs, runs.c.id == fire_records.c.run_id))
+            .where(fire_records.c.schedule_id == schedule_id)
+            .order_by(fire_records.c.fire_time.desc())
+            .limit(limit)
+        )
+        with self.db.read() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     def remove(self, schedule_id: str) -> None:
         """Delete a manual schedule (and its fire history); trigger schedules are refused."""
