@@ -196,11 +196,14 @@ class IntegrationError(SopbenchError):
         service: str = "",
         status: int | None = None,
         request_id: str | None = None,
+        retry_after: float | None = None,
         **fields: object,
     ) -> None:
         self.service = service
         self.status = status
         self.request_id = request_id
+        self.retry_after = retry_after
+        """Seconds the service asked us to wait (``Retry-After``), when it said."""
         super().__init__(message, **fields)  # type: ignore[arg-type]
 
 

@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -211,6 +212,11 @@ class Walk:
         wait = min(policy.backoff * (2 ** (call.attempt - 1)), policy.max_backoff)
         if policy.jitter:
             wait = wait * random.uniform(0.5, 1.0)
+        # A service that said how long to wait (429/503 Retry-After) is obeyed,
+        # even past the policy's backoff: retrying sooner only gets refused again.
+        asked = getattr(error, "retry_after", None)
+        if isinstance(asked, int | float) and asked > 0:
+            wait = max(wait, timedelta(seconds=asked))
         call.attempt += 1
         self.engine.record_retry(self.run, call.path, call.attempt, str(error), wait)
         time.sleep(wait.total_seconds())

@@ -88,7 +88,7 @@ from sopbench.integrations._http_errors import (
 )
 from sopbench.integrations._http_retry import IDEMPOTENT_METHODS as IDEMPOTENT_METHODS
 from sopbench.integrations._http_retry import NO_RETRY as NO_RETRY
-from sopbench.integrations._http_retry import RetryPolicy, parse_retry_after
+from sopbench.integrations._http_retry import RetryPolicy, header_retry_after, parse_retry_after
 from sopbench.integrations._http_service import REQUEST_ID_HEADERS as REQUEST_ID_HEADERS
 from sopbench.integrations._http_service import ErrorParser as ErrorParser
 from sopbench.integrations._http_service import HttpService, service_from_connection
@@ -112,6 +112,7 @@ __all__ = [
     "basic_auth",
     "bearer_auth",
     "header_auth",
+    "header_retry_after",
     "parse_retry_after",
     "service_from_connection",
 ]

@@ -16,6 +16,7 @@ import httpx
 from sopbench.engine.call import StepCall
 from sopbench.engine.handlers import Done, Outcome
 from sopbench.errors import ConfigError, IntegrationError
+from sopbench.integrations.http import header_retry_after
 from sopbench.model.steps import ApiCallParams, HttpTarget, WebhookParams
 from sopbench.model.workspace import Connection
 from sopbench.steps._base import BaseHandler
@@ -136,6 +137,7 @@ class ApiCall(BaseHandler):
                     service="http",
                     status=response.status_code,
                     request_id=response.headers.get("x-request-id"),
+                    retry_after=header_retry_after(response),
                 )
             return {
                 "status": response.status_code,
@@ -179,6 +181,7 @@ class Webhook(BaseHandler):
                     f"webhook {url} answered {response.status_code}",
                     service="http",
                     status=response.status_code,
+                    retry_after=header_retry_after(response),
                 )
             return {"status": response.status_code}
 

@@ -66,6 +66,16 @@ def test_retry_waits_with_backoff_and_keeps_the_key(bench: Bench) -> None:
     assert call.attempt == 2 and call.result["status"] == 200
 
 
+def test_retry_obeys_retry_after_over_the_backoff(bench: Bench) -> None:
+    bench.recorder.throttle("/flaky", retry_after=2, times=1)
+    view = bench.start("eng_retry")
+    assert view.run.status == "succeeded", view.run.error
+    first, second = bench.recorder.requests
+    assert second.at - first.at >= 2.0  # Retry-After: 2 beats the 1 s backoff
+    (retry,) = [e for e in bench.journal(view.run.id) if e["kind"] == "step.retry"]
+    assert retry["data"]["wait_seconds"] == 2.0 and "answered 429" in retry["data"]["error"]
+
+
 def test_retry_gives_up_after_max_attempts(bench: Bench) -> None:
     bench.recorder.fail("/flaky", 500, times=None)
     view = bench.start("eng_retry")
