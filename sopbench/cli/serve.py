@@ -39,6 +39,11 @@ from sopbench.cli._common import cli, settings_of
     is_flag=True,
     help="Also start the local doubles of every outside service (sopbench sandbox).",
 )
+@click.option(
+    "--no-llm",
+    is_flag=True,
+    help="Do not start the embedded LLM (templates still work; LLM drafts fail).",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -47,6 +52,7 @@ def serve(
     cull_idle: int,
     trusted_proxy: bool,
     with_sandbox: bool,
+    no_llm: bool,
 ) -> int:
     """Serve the dashboard until Ctrl-C or SIGTERM.
 
@@ -69,11 +75,14 @@ def serve(
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with ExitStack() as stack:
+            llm_url = None if no_llm or settings.llm_url else _embedded_llm(stack)
             if with_sandbox and settings.sandbox is None:
                 from sopbench.config import load_settings
                 from sopbench.testing.sandbox import SandboxRunner
 
-                stack.enter_context(SandboxRunner(settings, load_workspace(settings.home)))
+                stack.enter_context(
+                    SandboxRunner(settings, load_workspace(settings.home), llm_url=llm_url)
+                )
                 settings = load_settings(settings.home)  # now with the sandbox overlay
                 click.echo("sandbox: local doubles of every outside service are running")
             options = DashboardOptions(
@@ -81,6 +90,7 @@ def serve(
                 pool_size=pool_size,
                 cull_idle_seconds=cull_idle,
                 trusted_proxy=trusted_proxy,
+                llm_url=llm_url,
             )
             server = stack.enter_context(DashboardServer(settings, options))
             click.echo(f"dashboard: {server.url('home')}")
@@ -95,6 +105,19 @@ def serve(
             signal.signal(sig, handler)
     click.echo("dashboard stopped", err=True)
     return 0
+
+
+def _embedded_llm(stack: ExitStack) -> str | None:
+    """Start the embedded model for the page kernels; None (with a note) if it cannot."""
+    from sopbench.integrations.embedded_llm import embedded_problem, start_embedded
+
+    problem = embedded_problem()
+    if problem is not None:
+        click.echo(f"llm: embedded model not available ({problem}); templates still work", err=True)
+        return None
+    llm = stack.enter_context(start_embedded())
+    click.echo(f"llm: embedded {llm.model} at {llm.base_url} (loaded in {llm.load_seconds:.1f} s)")
+    return llm.base_url
 
 
 def _display(url: str) -> str:

@@ -58,6 +58,8 @@ class DashboardOptions:
     cull_idle_seconds: int = 900
     trusted_proxy: bool = False
     start_timeout: float = 60.0
+    llm_url: str | None = None
+    """An LLM server the page kernels should use (e.g. the embedded one serve started)."""
 
 
 def free_port() -> int:
@@ -134,6 +136,8 @@ class DashboardServer:
         env["SOPBENCH_HOME"] = str(self.settings.home)
         env["SOPBENCH_DB_URL"] = self.settings.db_url
         env["SOPBENCH_TRUSTED_PROXY"] = "1" if self.options.trusted_proxy else "0"
+        if self.options.llm_url:
+            env["SOPBENCH_LLM_URL"] = self.options.llm_url
         env["PYTHONUNBUFFERED"] = "1"
         return env
 

@@ -79,8 +79,12 @@ class SandboxRunner:
         environ: Mapping[str, str] | None = None,
         video_polls: int = 2,
         poll_after_ms: int = 1000,
+        llm_url: str | None = None,
     ) -> None:
+        """``llm_url``: a real model server to use (e.g. the embedded one) instead of
+        starting the LLM double."""
         self.settings = settings
+        self.llm_url = llm_url
         self.workspace = workspace
         env = dict(os.environ if environ is None else environ)
         path = sandbox_path(settings.home, env)
@@ -245,14 +249,18 @@ class SandboxRunner:
         for name in self._names("video", "video"):
             fields = self._connection(name, "video", video.api_url)
             self.secrets[fields["secret"]] = video_key
-        # LLM
-        llm = self._run("llm", LlmServer(models=["sandbox-model"]), "")
-        self.started[-1].url = llm.api_url
-        self.started[-1].note = "OpenAI-compatible, llama.cpp flavour"
-        self.values["SOPBENCH_LLM_URL"] = llm.api_url
-        self.values["SOPBENCH_LLM_MODEL"] = "sandbox-model"
+        # LLM: a given real model server, else the double
+        if self.llm_url is not None:
+            llm_url, model = self.llm_url, "embedded"
+        else:
+            llm = self._run("llm", LlmServer(models=["sandbox-model"]), "")
+            self.started[-1].url = llm_url = llm.api_url
+            self.started[-1].note = "OpenAI-compatible, llama.cpp flavour"
+            model = "sandbox-model"
+        self.values["SOPBENCH_LLM_URL"] = llm_url
+        self.values["SOPBENCH_LLM_MODEL"] = model
         for name in self._names("llm", "llm"):
-            fields = self._connection(name, "llm", llm.api_url, model="sandbox-model")
+            fields = self._connection(name, "llm", llm_url, model=model)
             if fields["secret"]:
                 self.secrets[fields["secret"]] = _fake("llm")
         # plain HTTP connections: a recorder answering 200 with an echo

@@ -110,6 +110,8 @@ def test_serve_command_prints_the_url_and_stops_on_sigterm(settings: Settings) -
     )
     try:
         assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("llm: embedded ") and "http://127.0.0.1:" in first, first
         line = process.stdout.readline()
         assert line.startswith("dashboard: http://127.0.0.1:"), line
         url = line.split(" ", 1)[1].strip()
@@ -122,3 +124,13 @@ def test_serve_command_prints_the_url_and_stops_on_sigterm(settings: Settings) -
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 0, err
     assert "dashboard stopped" in err and "Traceback" not in err
+
+
+def test_page_kernels_get_the_llm_serve_started(settings: Settings) -> None:
+    server = DashboardServer(settings, DashboardOptions(llm_url="http://127.0.0.1:9/v1"))
+    env = server.environment()
+    assert env["SOPBENCH_LLM_URL"] == "http://127.0.0.1:9/v1"
+    assert env["SOPBENCH_HOME"] == str(settings.home)
+    assert env["SOPBENCH_TRUSTED_PROXY"] == "0"
+    assert "Cookie" in " ".join(server.command())
+    assert "X-Forwarded-User" not in " ".join(server.command())
