@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from contextlib import ExitStack
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from sopbench.cli._common import cli, settings_of
+
+if TYPE_CHECKING:
+    from sopbench.services.dashboard import DashboardServer
 
 
 @cli.command()
@@ -96,15 +101,44 @@ def serve(
             click.echo(f"dashboard: {server.url('home')}")
             click.echo(f"workspace: {settings.home}  database: {_display(settings.db_url)}")
             click.echo("press Ctrl-C (or send SIGTERM) to stop", err=True)
-            while not stop.wait(0.5):
-                if server.process is not None and server.process.poll() is not None:
-                    click.echo(f"Voilà stopped (exit {server.process.returncode})", err=True)
-                    return 1
+            if not watch(server, stop):
+                return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     click.echo("dashboard stopped", err=True)
     return 0
+
+
+HEALTH_EVERY = 10.0  # seconds between health checks of the running Voilà
+HEALTH_FAILURES = 3  # consecutive failed checks before serve gives up (a supervisor restarts it)
+
+
+def watch(
+    server: DashboardServer,
+    stop: threading.Event,
+    *,
+    every: float = HEALTH_EVERY,
+    give_up_after: int = HEALTH_FAILURES,
+) -> bool:
+    """Wait for ``stop``; False when Voilà died or stopped answering."""
+    failures, next_check = 0, time.monotonic() + every
+    while not stop.wait(min(0.5, every)):
+        if server.process is not None and server.process.poll() is not None:
+            click.echo(f"Voilà stopped (exit {server.process.returncode})", err=True)
+            return False
+        if time.monotonic() < next_check:
+            continue
+        next_check = time.monotonic() + every
+        failures = 0 if server.healthy() else failures + 1
+        if failures >= give_up_after:
+            click.echo(
+                f"Voilà stopped answering on {server.base_url} "
+                f"({failures} failed health checks); stopping",
+                err=True,
+            )
+            return False
+    return True
 
 
 def _embedded_llm(stack: ExitStack) -> str | None:

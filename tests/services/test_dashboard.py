@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,3 +135,28 @@ def test_page_kernels_get_the_llm_serve_started(settings: Settings) -> None:
     assert env["SOPBENCH_TRUSTED_PROXY"] == "0"
     assert "Cookie" in " ".join(server.command())
     assert "X-Forwarded-User" not in " ".join(server.command())
+
+
+def test_serve_gives_up_when_voila_stops_answering(settings: Settings) -> None:
+    from sopbench.cli.serve import watch
+
+    with DashboardServer(settings, DashboardOptions(pool_size=0)) as server:
+        assert server.process is not None
+        os.killpg(server.process.pid, signal.SIGSTOP)  # alive but frozen
+        try:
+            started = time.monotonic()
+            assert watch(server, threading.Event(), every=0.2, give_up_after=2) is False
+            assert time.monotonic() - started < 30
+        finally:
+            os.killpg(server.process.pid, signal.SIGCONT)
+
+
+def test_serve_notices_voila_dying(settings: Settings) -> None:
+    from sopbench.cli.serve import watch
+
+    with DashboardServer(settings, DashboardOptions(pool_size=0)) as server:
+        assert server.process is not None
+        stop = threading.Event()
+        assert server.healthy()
+        os.killpg(server.process.pid, signal.SIGKILL)
+        assert watch(server, stop, every=0.2) is False
