@@ -14,7 +14,7 @@ import re
 
 __all__ = ["diff_html", "diff_stats"]
 
-_TOKEN = re.compile(r"\s+|[^\s]+")
+_TOKEN = re.compile(r"\s+|\S+\s*")  # a word keeps the space after it
 
 
 def _tokens(text: str) -> list[str]:

@@ -12,13 +12,13 @@ from pathlib import Path
 import ipywidgets as widgets
 import pytest
 
-from sopbench.config import Settings, load_settings
+from sopbench.config import PageRequest, Settings, load_settings
 from sopbench.content.drafts import Draft
 from sopbench.services.runs import RunService
 from sopbench.testing.servers import MixpostServer
 from sopbench.testing.servers.llm import LlmServer
 from sopbench.testing.widgets import button, find_all, text_of
-from sopbench.ui import Page
+from sopbench.ui import Page, PageContext, page_class
 from tests.ui._content_home import MIXPOST_TOKEN, created_posts, posted_body, write_home
 from tests.ui.conftest import PageFactory
 
@@ -227,3 +227,44 @@ def test_without_a_person_nothing_can_be_decided(make_page: PageFactory, runs: R
     button(stranger, "Approve").click()
     assert "'mallory' is not in sops/people.yaml" in messages(stranger)
     assert stranger.ctx.content.drafts.get(draft.id).status == "in_review"
+
+
+def test_a_failing_llm_leaves_the_draft_as_it_was(
+    make_page: PageFactory, runs: RunService, llm: LlmServer
+) -> None:
+    start(runs, "one_post", "Weekend hours")
+    (draft,) = _drafts(make_page)
+    llm.stream_error_after = 2  # the server sends an error event mid-answer
+    page = make_page("drafts", query={"draft": draft.id}, person="dana")
+    one(page, "sb-draft-note").value = "shorter please"
+    button(page, "Request changes").click()
+    assert find_all(page.messages, css="sb-notice-error"), messages(page)
+    assert one(page, "sb-draft-body").value == draft.body  # the partial text is gone
+    assert not one(page, "sb-draft-body").disabled
+    after = page.ctx.content.drafts.get(draft.id)
+    assert after.revision == 1 and after.status == "in_review"
+
+
+def test_without_an_llm_request_changes_records_the_note(
+    make_page: PageFactory, runs: RunService, home: Path, db_url: str
+) -> None:
+    start(runs, "one_post", "Weekend hours")
+    (draft,) = _drafts(make_page)
+    environ = {
+        "SOPBENCH_DB_URL": db_url,
+        "SOPBENCH_SANDBOX_FILE": "off",
+        "SOPBENCH_LLM_MODEL_FILE": str(home / "no-such-model.gguf"),
+    }
+    ctx = PageContext(load_settings(home, environ=environ))
+    ctx.request = PageRequest(query={"draft": draft.id})
+    ctx.person = "dana"
+    try:
+        page = page_class("drafts")(ctx)
+        one(page, "sb-draft-note").value = "say it is the last week"
+        button(page, "Request changes").click()
+        assert "Changes requested (no LLM is configured)" in messages(page)
+        after = ctx.content.drafts.get(draft.id)
+        assert after.revision == 1 and after.status == "in_review"
+        assert after.comments[-1]["body"] == "changes requested: say it is the last week"
+    finally:
+        ctx.close()

@@ -24,7 +24,7 @@ import ipywidgets as widgets
 
 from sopbench.content.draft_types import EDITABLE, REVIEWABLE, Revision, published_text
 from sopbench.content.platforms import get_platform, measure, violations
-from sopbench.errors import InputError, StepFailed
+from sopbench.errors import InputError, SopbenchError, StepFailed
 from sopbench.ui.diff import diff_html, diff_stats
 from sopbench.ui.identity import SignInPanel
 from sopbench.ui.widgets import Column, Table, esc, fmt_time, link, progress
@@ -59,6 +59,8 @@ class DraftDetail(widgets.VBox):
             value=" ".join(self.draft.hashtags), description="Hashtags", layout={"width": "100%"}
         )
         self.hashtags.add_class("sb-draft-hashtags")
+        if self.draft.status not in EDITABLE:  # out already: nothing to edit
+            self.body.disabled = self.hashtags.disabled = True
         self.count = widgets.HTML()
         self.count.add_class("sb-char-count")
         self.live_rules = widgets.HTML()
@@ -280,6 +282,9 @@ class DraftDetail(widgets.VBox):
             return self.ctx.content.request_changes(
                 self.draft.id, person=person, note=note, on_token=on_token
             )
+        except SopbenchError:
+            self.body.value = self.draft.body  # not a revision: the stored text again
+            raise
         finally:
             self.body.disabled = False
             self.bar.layout.display = "none"

@@ -67,9 +67,9 @@ class MediaPage(Page):
         if self.prompt_id:
             chosen = [PromptDetail(self, self.desk.media.library.get(self.prompt_id))]
         return [
+            *chosen,  # first: a prompt opened from a link or Select is what the reviewer wants
             widgets.HTML("<h2>Media prompts</h2>"),
             self._browser(),
-            *chosen,
             widgets.HTML("<h2>Media requests</h2>"),
             self._requests(),
         ]
