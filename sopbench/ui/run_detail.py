@@ -55,7 +55,9 @@ def run_values(view: RunView) -> widgets.Widget:
         f'<h3>Outputs</h3><pre class="sb-pre sb-run-outputs">{esc(_json(run.outputs))}</pre>',
     ]
     if run.error:
-        parts.append(f'<h3>Error</h3><pre class="sb-pre sb-run-error">{esc(run.error)}</pre>')
+        parts.append(
+            f'<h3>Why it failed</h3><pre class="sb-pre sb-run-error">{esc(run.error)}</pre>'
+        )
     return widgets.HTML("".join(parts))
 
 

@@ -70,7 +70,7 @@ def steps_table(steps: Sequence[StepRow], *, name: str = "steps") -> Table:
             Column("type", "Type"),
             Column("status", "Status"),
             Column("attempt", "Attempt", width="70px"),
-            Column("error", "Error"),
+            Column("error", "Failure"),
             Column("started_at", "Started", lambda r: esc(fmt_time(r["started_at"]))),
         ],
         rows,

@@ -192,7 +192,7 @@ class EntityPage(Page):
             [
                 Column(
                     "run_id",
-                    "Run",
+                    "Run id",
                     lambda r: link(ctx.link("history", run=r["run_id"]), r["run_id"]),
                 ),
                 Column(

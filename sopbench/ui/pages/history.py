@@ -58,7 +58,7 @@ class HistoryPage(Page):
             [
                 Column(
                     "run_id",
-                    "Run",
+                    "Run id",
                     lambda r: link(ctx.link("history", run=r["run_id"]), r["run_id"]),
                 ),
                 Column(

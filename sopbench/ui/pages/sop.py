@@ -180,14 +180,14 @@ class SopPage(Page):
             [
                 Column(
                     "run_id",
-                    "Run",
+                    "Run id",
                     lambda r: link(ctx.link("history", run=r["run_id"]), r["run_id"]),
                 ),
                 Column("status", "Status"),
                 Column("dry_run", "Dry run", lambda r: "yes" if r["dry_run"] else ""),
                 Column("started_by", "Started by"),
                 Column("created_at", "Started", lambda r: esc(fmt_time(r["created_at"]))),
-                Column("error", "Error", lambda r: esc(short(r["error"]))),
+                Column("error", "Failure", lambda r: esc(short(r["error"]))),
             ],
             source=source,
             page_size=10,
