@@ -116,6 +116,8 @@ def test_request_changes_streams_an_llm_revision_and_the_diff_shows(
     body = one(page, "sb-draft-body")
     seen: list[str] = []
     body.observe(lambda change: seen.append(change["new"]), names="value")
+    button(page, "Request changes").click()
+    assert "write a note saying what to change first" in messages(page)
     one(page, "sb-draft-note").value = "mention the student discount"
     button(page, "Request changes").click()
     assert "The LLM wrote revision 2" in messages(page), messages(page)

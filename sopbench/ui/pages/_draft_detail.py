@@ -18,11 +18,11 @@ Draft text is data: it is escaped wherever it is shown.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import ipywidgets as widgets
 
-from sopbench.content.draft_types import EDITABLE, REVIEWABLE, Revision, published_text
+from sopbench.content.draft_types import EDITABLE, REVIEWABLE, Draft, Revision, published_text
 from sopbench.content.platforms import get_platform, measure, violations
 from sopbench.errors import InputError, SopbenchError, StepFailed
 from sopbench.ui.diff import diff_html, diff_stats
@@ -243,7 +243,10 @@ class DraftDetail(widgets.VBox):
             person = self.ctx.require_person()
             self._no_unsaved_edits("publishing")
             self.working.value = "<i>Publishing: the run continues to its social_post step…</i>"
-            out = self.ctx.content.publish(self.draft.id, person=person)
+            try:
+                out = self.ctx.content.publish(self.draft.id, person=person)
+            finally:
+                self.working.value = ""
             return _published_message(out)
 
         self.page.act(action)
@@ -253,7 +256,8 @@ class DraftDetail(widgets.VBox):
             person = self.ctx.require_person()
             note = self._note()
             if note is None:
-                return self._warn("Write a note saying what to change first.")
+                self._warn("write a note saying what to change first")
+            self._no_unsaved_edits("requesting changes")
             if self.ctx.content.drafts.reviser is None:
                 changed = self.ctx.content.request_changes(self.draft.id, person=person, note=note)
                 return f"Changes requested (no LLM is configured): draft is {changed.status}."
@@ -262,10 +266,10 @@ class DraftDetail(widgets.VBox):
 
         self.page.act(action)
 
-    def _stream_revision(self, person: str, note: str) -> Any:
+    def _stream_revision(self, person: str, note: str) -> Draft:
         """Ask the LLM, showing its text in the editor as it arrives."""
         self.bar.layout.display = ""
-        self.bar.max = self.rules.max_length
+        self.bar.max = min(self.rules.max_length, 1500)  # posts are short; keep it moving
         self.bar.value = 0
         self.working.value = "<i>Asking the LLM for a new revision…</i>"
         self.body.disabled = True
@@ -290,7 +294,8 @@ class DraftDetail(widgets.VBox):
             self.bar.layout.display = "none"
             self.working.value = ""
 
-    def _warn(self, text: str) -> str:
+    @staticmethod
+    def _warn(text: str) -> NoReturn:
         raise InputError(text)
 
     def _no_unsaved_edits(self, doing: str) -> None:
