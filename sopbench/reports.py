@@ -22,8 +22,9 @@ from __future__ import annotations
 import html
 import json
 import os
+import socket
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from sqlalchemy import select
 from sopbench.config import Settings, load_settings
 from sopbench.engine.runstore import RunRow, RunStore, StepRow
 from sopbench.errors import ConfigError
+from sopbench.report_ledger import ReportLedger
 from sopbench.resources import bundled
 from sopbench.store import Database, open_database
 from sopbench.store.tables import human_tasks
@@ -319,15 +321,37 @@ class ReportWriter:
         return target
 
     def write_many(self, run_ids: Sequence[str]) -> list[str]:
-        """Reports for these runs; paths relative to the workspace home."""
+        """Reports for these runs, each claimed first (see :class:`ReportLedger`), so a run
+        another tick reports (or reported) is skipped; paths relative to the workspace home.
+
+        The kernel starts at the first claimed run: a tick with nothing new to
+        report pays no kernel start.
+        """
         written: list[str] = []
-        if not run_ids:
-            return written
-        with self.kernel() as kernel:
+        with ExitStack() as stack:
+            ledger = self._ledger(stack)
+            kernel: Any = None
             for run_id in run_ids:
-                path = self.write(run_id, kernel=kernel)
+                if not ledger.claim(run_id):
+                    continue
+                if kernel is None:
+                    kernel = stack.enter_context(self.kernel())
                 try:
-                    written.append(str(path.relative_to(self.settings.home)))
+                    path = self.write(run_id, kernel=kernel)
+                except Exception as exc:  # one broken report must not stop the others
+                    ledger.failed(run_id, f"{type(exc).__name__}: {exc}")
+                    continue
+                try:
+                    shown = str(path.relative_to(self.settings.home))
                 except ValueError:
-                    written.append(str(path))
+                    shown = str(path)
+                ledger.written(run_id, shown)
+                written.append(shown)
         return written
+
+    def _ledger(self, stack: ExitStack) -> ReportLedger:
+        if self.service is not None:
+            return ReportLedger(self.service.db, self.service.engine.owner)
+        db = open_database(self.settings)
+        stack.callback(db.dispose)
+        return ReportLedger(db, f"reports:{socket.gethostname()}:{os.getpid()}")

@@ -30,6 +30,12 @@ a local time repeated in autumn fires once, at its first occurrence.
 Concurrency: a fired run of a SOP whose policy is ``skip`` while its limit
 is reached is not created (the fire record says ``skipped``); under
 ``queue`` the run is recorded and waits as ``pending`` until a slot frees.
+
+Reports: after firing and recovering, a tick hands its reporter the runs it
+finished and then every run that finished elsewhere since (a reviewer's
+decision, a worker) and has no report yet; the reporter claims each run in
+``run_reports`` first (:mod:`sopbench.report_ledger`), so every run gets one
+report even with two ticks at once.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from sopbench.engine.runstore import jsonable
 from sopbench.errors import ConcurrencyLimited, NotFound, SopbenchError, UsageError
 from sopbench.model.inputs import coerce_inputs
 from sopbench.model.sop import ScheduleTrigger
+from sopbench.report_ledger import ReportLedger
 from sopbench.schedule_types import (
     Fire,
     Reporter,
@@ -78,13 +85,17 @@ class Scheduler:
         reporter: Reporter | None = None,
         cap: int = DEFAULT_CAP,
         actor: str = "scheduler",
+        report_batch: int = 50,
     ) -> None:
+        """``report_batch``: at most this many runs finished outside the tick are
+        reported per tick (the rest wait for the next ones)."""
         self.service = service
         self.db = service.db
         self.engine = service.engine
         self.reporter = reporter
         self.cap = cap
         self.actor = actor
+        self.report_batch = report_batch
 
     # -- sync from SOP triggers ----------------------------------------------------
 
@@ -278,8 +289,16 @@ class Scheduler:
             self._fire_schedule(view, now, result)
         result.recovered = self.service.recover()
         if self.reporter is not None:
-            result.reports = self.reporter(result.finished_runs())
+            result.reports = self.reporter(self._to_report(result, now))
         return result
+
+    def _to_report(self, result: TickResult, now: datetime) -> list[str]:
+        """Runs this tick finished, then runs that finished elsewhere since (a decision,
+        a worker) and have no report yet; the reporter claims each before writing."""
+        mine = result.finished_runs()
+        ledger = ReportLedger(self.db, self.engine.owner)
+        later = ledger.unreported(limit=self.report_batch, now=now)
+        return mine + [run_id for run_id in later if run_id not in mine]
 
     def due_times(
         self, view: ScheduleView, now: datetime

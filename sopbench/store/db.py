@@ -48,7 +48,8 @@ __all__ = [
     "utcnow",
 ]
 
-KNOWN_REVISIONS = ("0001", "0002", "0003")  # every revision in migrations/versions, oldest first
+# every revision in migrations/versions, oldest first
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000

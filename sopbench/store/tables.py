@@ -43,6 +43,7 @@ __all__ = [
     "EFFECT_STATUSES",
     "MEDIA_KINDS",
     "NAMING_CONVENTION",
+    "REPORT_STATUSES",
     "RUN_STATUSES",
     "SCHEDULE_SOURCES",
     "STEP_STATUSES",
@@ -60,6 +61,7 @@ __all__ = [
     "metadata",
     "people",
     "reviewer_sessions",
+    "run_reports",
     "runs",
     "schedules",
     "step_states",
@@ -410,4 +412,22 @@ reviewer_sessions = Table(
     created(),
     Column("expires_at", UTCDateTime(), nullable=False),
     Index("ix_reviewer_sessions_expires_at", "expires_at"),
+)
+
+# Revision 0004: one report per finished run. The primary key is the claim:
+# of two ticks reporting the same run, one inserts the row and writes the
+# notebook, the other skips it. ``writing`` rows older than a few minutes
+# belong to a dead tick and may be taken over (compare-and-set on claimed_at).
+REPORT_STATUSES = ("writing", "written", "failed", "skipped")
+run_reports = Table(
+    "run_reports",
+    metadata,
+    Column("run_id", String(ID), ForeignKey("runs.id"), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("owner", String(PERSON), nullable=True),
+    Column("claimed_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("written_at", UTCDateTime(), nullable=True),
+    Column("path", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    one_of("status", REPORT_STATUSES),
 )
