@@ -1,9 +1,12 @@
-"""``calendar``: an agenda of posts, drafts, schedule fires, delays, due tasks and media.
+"""``calendar``: an agenda of posts, drafts, slots, themes, schedule fires, delays, tasks, media.
 
 Days are calendar days of one time zone: ``--timezone``, else the entity's
 (with ``--entity``), else the zone all entities share, else UTC. A day runs
 from one local midnight to the next, so a daylight-saving day is 23 or 25
 hours long and an entry is listed on the day its local time falls on.
+``--week`` and ``--month`` are shorthands for one week (Monday to Sunday) or
+month of such days; ``--windows`` shows the best posting windows instead
+(:mod:`sopbench.cli.calendar_views`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from sopbench.cli._common import cli, echo_json, json_option, settings_of
+from sopbench.cli.calendar_views import MERGED_KINDS, Span, show_windows, span_of
 from sopbench.content.calendar_types import KINDS, CalendarEntry
 from sopbench.cron import load_zone
 from sopbench.errors import UsageError
@@ -101,6 +105,25 @@ def agenda_lines(entries: Sequence[CalendarEntry], zone: ZoneInfo) -> list[str]:
     default=None,
     help=f"Number of days (default {DEFAULT_DAYS}), not with --to.",
 )
+@click.option(
+    "--week",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[DATE]",
+    help="The week (Mon-Sun) holding DATE (default: this week): posts, slots, themes, SOP runs.",
+)
+@click.option(
+    "--month",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[YYYY-MM]",
+    help="That month (default: this one), the same merged view as --week.",
+)
+@click.option(
+    "--windows", is_flag=True, help="Show the best posting windows per entity and platform."
+)
 @click.option("--entity", default=None, help="Only this entity.")
 @click.option(
     "--kind",
@@ -121,6 +144,9 @@ def calendar(
     first: str | None,
     last: str | None,
     days: int | None,
+    week: str | None,
+    month: str | None,
+    windows: bool,
     entity: str | None,
     kinds: tuple[str, ...],
     timezone: str | None,
@@ -129,14 +155,28 @@ def calendar(
     """What is planned, due or published when, grouped by day."""
     from sopbench.services.calendar import CalendarService
 
+    if windows and (
+        first or last or days is not None or week is not None or month is not None or kinds
+    ):
+        raise UsageError("--windows shows posting windows; give it no range or --kind")
+    if (week is not None or month is not None) and (first or last or days is not None):
+        raise UsageError("--week and --month are ranges of their own: no --from, --to or --days")
     service = CalendarService(settings_of(ctx))
     try:
+        if windows:
+            show_windows(service, entity, as_json)
+            return 0
         name = pick_zone(service, timezone, entity)
         try:
             zone = load_zone(name)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        first_day, after_last = _range(zone, first, last, days)
+        span = span_of(week, month, zone)
+        if span is None:
+            first_day, after_last = _range(zone, first, last, days)
+        else:
+            first_day, after_last = span.first, span.after
+            kinds = kinds or MERGED_KINDS
         start, end = day_start(first_day, zone), day_start(after_last, zone)
         found = service.entries(start, end, entity=entity, kinds=kinds or None)
     finally:
@@ -144,6 +184,7 @@ def calendar(
     if as_json:
         echo_json(
             {
+                "view": span.view if span else "days",
                 "from": start.isoformat(),
                 "to": end.isoformat(),
                 "timezone": name,
@@ -155,7 +196,15 @@ def calendar(
             }
         )
         return 0
-    click.echo(f"{first_day} to {after_last - timedelta(days=1)} ({name}): {len(found)} entries")
+
+    click.echo(
+        f"{_heading(span)}{first_day} to {after_last - timedelta(days=1)} ({name}): "
+        f"{len(found)} entries"
+    )
     for line in agenda_lines(found, zone) or ["(nothing planned)"]:
         click.echo(line)
     return 0
+
+
+def _heading(span: Span | None) -> str:
+    return f"{span.name}, " if span else ""

@@ -25,6 +25,12 @@ one point in time of one kind:
 ``media``
     A media request: when it finished (succeeded, failed, rejected) or, while
     it is open, when it was requested.
+``slot`` and ``theme``
+    Weekly posting slots (``open`` or ``filled`` by a post) and monthly
+    themes of the entities passed in (``entities.yaml``); see
+    :mod:`sopbench.content.calendar_slots` for their daylight-saving rules.
+    A theme is listed for every month overlapping the range, at 00:00 local
+    on the 1st, even when that is before the range starts.
 
 SOP names and entities (schedules carry neither) come from the caller as
 :class:`SopInfo`; so do trigger schedules not yet synced into the database
@@ -42,9 +48,11 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 
 from sopbench.content.calendar_drafts import draft_entries
+from sopbench.content.calendar_slots import slot_entries, theme_entries
 from sopbench.content.calendar_types import KINDS, CalendarEntry, SopInfo, Window
 from sopbench.cron import load_zone, parse_cron
 from sopbench.errors import InputError
+from sopbench.model.workspace import Entity
 from sopbench.store import Database, as_utc
 from sopbench.store.tables import (
     fire_records,
@@ -91,8 +99,13 @@ def calendar_entries(
     entity: str | None = None,
     kinds: Collection[str] | None = None,
     extra_schedules: Sequence[PlannedSchedule] = (),
+    entities: Mapping[str, Entity] | None = None,
 ) -> list[CalendarEntry]:
-    """Entries with ``start <= when < end``, sorted by time (then kind, then id)."""
+    """Entries with ``start <= when < end``, sorted by time (then kind, then id).
+
+    Themes are the exception: one per month overlapping the range, at its 1st.
+    Slots and themes come from ``entities`` (none without it).
+    """
     window = _window(start, end, entity, sops or {})
     wanted = _kinds(kinds)
     found: list[CalendarEntry] = []
@@ -107,8 +120,17 @@ def calendar_entries(
             found += _approval_entries(conn, window)
         if "media" in wanted:
             found += _media_entries(conn, window)
+        if "slot" in wanted:
+            found += slot_entries(conn, window, entities or {})
     found = [e for e in found if window.holds(e.when)]
-    return sorted(found, key=lambda e: (e.when, KINDS.index(e.kind), e.ref_id or e.run_id or ""))
+    if "theme" in wanted:
+        found += theme_entries(window, entities or {})
+    return sorted(found, key=_order)
+
+
+def _order(entry: CalendarEntry) -> tuple[datetime, int, str, str, str]:
+    ref = entry.ref_id or entry.run_id or ""
+    return (entry.when, KINDS.index(entry.kind), ref, entry.entity or "", entry.platform or "")
 
 
 def _window(

@@ -13,17 +13,20 @@ from typing import Any
 
 __all__ = ["KINDS", "CalendarEntry", "SopInfo", "Window", "short_title"]
 
-KINDS = ("post", "draft", "schedule", "delay", "approval_due", "media")
-"""Every kind of calendar entry, in the order entries at the same time are listed."""
+KINDS = ("post", "draft", "schedule", "delay", "approval_due", "media", "slot", "theme")
+"""Every kind of calendar entry, in the order entries at the same time are listed.
+
+New kinds are appended, so the index of an existing kind never changes."""
 
 
 @dataclass(frozen=True)
 class CalendarEntry:
-    """One thing at one time: a post, a draft, a schedule fire, a delay, a due task, media.
+    """One thing at one time: a post, a draft, a schedule fire, a delay, a due task, media,
+    a posting slot or a monthly theme.
 
     ``when`` is an aware UTC datetime. ``ref_id`` is the id of the draft, task,
     schedule or media request the entry is about (None for a delay: its run is
-    ``run_id``).
+    ``run_id``; for a slot, the draft that fills it, if any; None for a theme).
     """
 
     when: datetime

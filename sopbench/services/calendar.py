@@ -4,13 +4,15 @@ The CLI (``sopbench calendar``) and the dashboard's Calendar page both call
 :class:`CalendarService`. It adds what only the workspace knows to the pure
 queries of :mod:`sopbench.content.calendar`: the SOPs' names and entities,
 and the schedule triggers of SOP files that no ``tick`` has synced into the
-database yet (their next fire time counts from now).
+database yet (their next fire time counts from now), and the posting slots
+and monthly themes of ``entities.yaml``; and it works out each entity's best
+posting windows (:mod:`sopbench.content.calendar_windows`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sopbench.config import Settings
 from sopbench.content.calendar import (
@@ -20,15 +22,21 @@ from sopbench.content.calendar import (
     SopInfo,
     calendar_entries,
 )
+from sopbench.content.calendar_windows import (
+    HISTORY_DAYS,
+    PostingWindow,
+    posting_windows,
+    published_times,
+)
 from sopbench.errors import NotFound
 from sopbench.library import Workspace, load_workspace
 from sopbench.model.sop import ScheduleTrigger
-from sopbench.model.workspace import CROSS_ENTITY
+from sopbench.model.workspace import CROSS_ENTITY, Entity
 from sopbench.schedule_types import next_fire, trigger_id
 from sopbench.store import Database, open_database, utcnow
 from sopbench.suggest import did_you_mean
 
-__all__ = ["KINDS", "CalendarEntry", "CalendarService"]
+__all__ = ["KINDS", "CalendarEntry", "CalendarService", "PostingWindow"]
 
 
 class CalendarService:
@@ -78,7 +86,26 @@ class CalendarService:
             entity=entity,
             kinds=kinds,
             extra_schedules=self.unsynced_triggers(),
+            entities=self._entities(),
         )
+
+    def best_windows(self, entity: str, now: datetime | None = None) -> list[PostingWindow]:
+        """``entity``'s best posting windows per platform, in its time zone.
+
+        From its posting slots and its posts published in the
+        :data:`HISTORY_DAYS` days before ``now``; empty when it has neither.
+        """
+        self._check_entity(entity)
+        found = self._entities().get(entity)
+        if found is None:  # the cross-entity group without an entry of its own
+            return []
+        now = now or utcnow()
+        published = published_times(self.db, entity, now - timedelta(days=HISTORY_DAYS), now)
+        return posting_windows(entity, found, published)
+
+    def entity_ids(self) -> list[str]:
+        """The ids of ``entities.yaml``, sorted."""
+        return sorted(self._entities())
 
     def sops(self) -> dict[str, SopInfo]:
         return {
@@ -119,6 +146,10 @@ class CalendarService:
         """The time zones of all entities."""
         found = self.workspace.entities
         return {e.timezone for e in found.entities.values()} if found else set()
+
+    def _entities(self) -> dict[str, Entity]:
+        found = self.workspace.entities
+        return dict(found.entities) if found else {}
 
     def _check_entity(self, entity: str) -> None:
         found = self.workspace.entities

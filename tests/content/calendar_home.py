@@ -31,6 +31,27 @@ entities:
     timezone: Europe/Berlin
 """
 
+SLOTTED_ENTITIES = """\
+entities:
+  shop:
+    name: Corner Shop
+    timezone: America/Denver
+    posting_slots:
+      - {day: SUN, time: "02:30", platform: x}
+      - {day: SUN, time: "01:30", platform: facebook}
+      - {day: TUE, time: "09:30", platform: linkedin}
+    monthly_themes: {3: Spring cleaning, 5: Garden month, 11: Black Friday}
+  agency:
+    name: Small Agency
+    timezone: Europe/Berlin
+    posting_slots:
+      - {day: MON, time: "10:00", platform: linkedin}
+    monthly_themes: {3: Agency March}
+"""
+"""The same entities with weekly posting slots and monthly themes. In Denver
+02:30 on Sunday does not exist on 2030-03-10 (02:00 MST → 03:00 MDT) and 01:30
+happens twice on 2030-11-03 (02:00 MDT → 01:00 MST)."""
+
 PEOPLE = """\
 roles:
   owner: Final say.
@@ -141,12 +162,12 @@ def utc(
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
-def write_home(root: Path, mixpost_url: str) -> Path:
+def write_home(root: Path, mixpost_url: str, entities: str = ENTITIES) -> Path:
     home = root / "home"
     sops = home / "sops"
     (sops / "templates").mkdir(parents=True)
     shutil.copy(REPO / "sops" / "templates" / "announcement.j2", sops / "templates")
-    (sops / "entities.yaml").write_text(ENTITIES, encoding="utf-8")
+    (sops / "entities.yaml").write_text(entities, encoding="utf-8")
     (sops / "people.yaml").write_text(PEOPLE, encoding="utf-8")
     (sops / "connections.yaml").write_text(
         CONNECTIONS.replace("{mixpost}", mixpost_url), encoding="utf-8"
@@ -169,8 +190,10 @@ class Home:
         return {"SOPBENCH_DB_URL": self.settings.db_url, "MIXPOST_TOKEN": MIXPOST_TOKEN}
 
 
-def make_home(root: Path, database: Database, db_url: str, mixpost_url: str) -> Home:
-    home = write_home(root, mixpost_url)
+def make_home(
+    root: Path, database: Database, db_url: str, mixpost_url: str, entities: str = ENTITIES
+) -> Home:
+    home = write_home(root, mixpost_url, entities)
     settings = load_settings(
         home, environ={"SOPBENCH_DB_URL": db_url, "MIXPOST_TOKEN": MIXPOST_TOKEN}
     )

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sopbench.scheduler import Scheduler
 from sopbench.services.runs import RunService
 from sopbench.testing.widgets import button, find_all, text_of
+from sopbench.ui import Page
+from sopbench.ui.widgets import Table
 from tests.ui.conftest import PageFactory
 
 
@@ -43,3 +45,46 @@ def test_calendar_range_moves_with_the_start_day(make_page: PageFactory) -> None
 def test_calendar_bad_start_day_in_the_link_falls_back_to_today(make_page: PageFactory) -> None:
     page = make_page("calendar", query={"from": "not-a-day"})
     assert page.start.value == datetime.now(UTC).date()
+
+
+def _result(page: Page) -> tuple[Table, Table]:
+    """The entries table and the posting-windows table of the page's result box."""
+    result = page.body.children[1]
+    entries, windows = result.children[1], result.children[2].children[1]
+    assert isinstance(entries, Table) and isinstance(windows, Table)
+    return entries, windows
+
+
+def test_calendar_shows_slots_and_themes_of_the_entity(make_page: PageFactory) -> None:
+    page = make_page("calendar", query={"from": "2030-03-05", "days": "7"})
+    page.entity.value = "computer_store"
+    page.kinds.value = ("slot", "theme")
+    button(page, "Show").click()
+    entries, _ = _result(page)
+    shown = [(r["kind"], r["local"], r["title"], r["status"]) for r in entries.shown]
+    assert shown == [
+        # March's theme, from its 1st, though the range starts on the 5th
+        ("theme", "Fri 2030-03-01 00:00 MST", "Theme: Spring LAN season", "planned"),
+        ("slot", "Wed 2030-03-06 17:00 MST", "Posting slot: discord", "open"),
+        ("slot", "Fri 2030-03-08 15:00 MST", "Posting slot: tiktok", "open"),
+        ("slot", "Sat 2030-03-09 11:00 MST", "Posting slot: facebook", "open"),
+        ("slot", "Sun 2030-03-10 18:00 MDT", "Posting slot: whatnot", "open"),  # after the jump
+    ]
+    assert "Posting slot: whatnot" in text_of(page)
+
+
+def test_calendar_shows_best_posting_windows(make_page: PageFactory) -> None:
+    page = make_page("calendar", query={"days": "7"})
+    _, windows = _result(page)
+    every = {(r["entity"], r["platform"], r["rank"], r["window"]) for r in windows.shown}
+    assert ("gov_contractor", "linkedin", 1, "TUE 08:30-10:30 America/New_York") in every
+    assert windows.total == 12  # every slot of the reference entities is a window of its own
+    assert "Best posting windows" in text_of(page)
+    page.entity.value = "saas"
+    button(page, "Show").click()
+    _, windows = _result(page)
+    assert [(r["platform"], r["window"], r["basis"]) for r in windows.shown] == [
+        ("email", "FRI 08:00-10:00 America/Chicago", "slots"),
+        ("linkedin", "MON 09:00-11:00 America/Chicago", "slots"),
+        ("x", "WED 11:00-13:00 America/Chicago", "slots"),
+    ]

@@ -1,4 +1,8 @@
-"""Calendar: posts, drafts, schedule fires, delays, due approvals and media by day."""
+"""Calendar: posts, drafts, slots, themes, schedule fires, delays, approvals, media by day.
+
+Below the entries, the best posting windows of the chosen entity (or of every
+entity), in each entity's own time zone.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from zoneinfo import ZoneInfo
 import ipywidgets as widgets
 
 from sopbench.errors import InputError
-from sopbench.services.calendar import KINDS, CalendarEntry
+from sopbench.services.calendar import KINDS, CalendarEntry, PostingWindow
 from sopbench.ui.app import Page
 from sopbench.ui.widgets import Column, Table, esc, link
 
@@ -24,6 +28,7 @@ _TARGETS = {
     "schedule": ("scheduler", "schedule"),
     "approval_due": ("approvals", "task"),
     "media": ("media", "request"),
+    "slot": ("drafts", "draft"),  # a filled slot refers to the draft filling it
 }
 
 
@@ -62,7 +67,7 @@ class CalendarPage(Page):
         except InputError as exc:
             self.result.children = [widgets.HTML(f"<p>{esc(exc)}</p>")]
             return
-        self.result.children = [self._strip(entries), self._table(entries)]
+        self.result.children = [self._strip(entries), self._table(entries), self._windows()]
 
     def _entries(self) -> list[CalendarEntry]:
         first = self.start.value
@@ -105,6 +110,27 @@ class CalendarPage(Page):
             empty="Nothing planned in this range.",
             name="calendar",
         )
+
+    def _windows(self) -> widgets.VBox:
+        service = self.ctx.calendar
+        chosen = [self.entity.value] if self.entity.value else service.entity_ids()
+        found: list[PostingWindow] = [w for eid in chosen for w in service.best_windows(eid)]
+        table = Table(
+            [
+                Column("entity", "Entity"),
+                Column("platform", "Platform"),
+                Column("rank", "#"),
+                Column("window", "Window (entity time)"),
+                Column("basis", "Based on"),
+            ],
+            [{**w.as_dict(), "window": w.label()} for w in found],
+            page_size=10,
+            empty="No posting slots and no published posts to derive windows from.",
+            name="calendar-windows",
+        )
+        box = widgets.VBox([widgets.HTML("<h3>Best posting windows</h3>"), table])
+        box.add_class("sb-calendar-windows")
+        return box
 
     def _row(self, entry: CalendarEntry) -> dict[str, Any]:
         row = entry.as_dict()
