@@ -61,6 +61,13 @@ def _approver_roles(dialect: str) -> Any:
     return getattr(func, name)(human_tasks.c.approvers).table_valued("value")
 
 
+def _no_approvers(dialect: str) -> ColumnElement[bool]:
+    approvers = human_tasks.c.approvers
+    if dialect == "postgresql":
+        return func.jsonb_array_length(approvers) == 0
+    return func.json_array_length(approvers) == 0
+
+
 def decidable_by(person: str, member: Person, dialect: str) -> ColumnElement[bool]:
     """SQL condition: ``person`` may decide the task (``TaskStore.may_decide``)."""
     t = human_tasks.c
@@ -71,7 +78,7 @@ def decidable_by(person: str, member: Person, dialect: str) -> ColumnElement[boo
     assigned = and_(manual, t.assignee.is_not(None), t.assignee != "")
     assignee_ok = true() if _MANUAL_OVERRIDE & set(roles) else t.assignee.in_(roles)
     listed = _approver_roles(dialect)
-    no_roles = not_(select(literal(1)).select_from(listed).exists())
+    no_roles = _no_approvers(dialect)
     has_role = select(literal(1)).select_from(listed).where(listed.c.value.in_(roles)).exists()
     roles_ok = or_(and_(assigned, assignee_ok), and_(not_(assigned), or_(no_roles, has_role)))
     return and_(entity_ok, starter_ok, roles_ok)
@@ -128,22 +135,32 @@ def inbox_page(
         _not_voted(person),
         _matches(text),
     )
-    joined = human_tasks.join(runs, runs.c.id == human_tasks.c.run_id)
+    # Filtering and sorting read every open task, so they touch ``human_tasks``
+    # alone unless the text or the sort needs the run's SOP id; the page's rows
+    # are then read in full (with their runs) by id.
+    needs_run = bool(text.strip()) or sort == "sop_id"
+    source = human_tasks.join(runs, runs.c.id == human_tasks.c.run_id)
+    scanned = source if needs_run else human_tasks
     order = INBOX_SORTS.get(sort or "", human_tasks.c.created_at)
-    order_by = [order.desc() if descending else order.asc(), human_tasks.c.id]
-    query: Select[Any] = (
-        select(human_tasks, runs.c.sop_id, runs.c.status.label("run_status"))
-        .select_from(joined)
+    page: Select[Any] = (
+        select(human_tasks.c.id)
+        .select_from(scanned)
         .where(where)
-        .order_by(*order_by)
+        .order_by(order.desc() if descending else order.asc(), human_tasks.c.id)
         .offset(max(offset, 0))
         .limit(max(limit, 0))
     )
-    count = select(func.count()).select_from(joined).where(where)
     with db.read() as conn:
-        total = int(conn.execute(count).scalar_one())
-        rows = [dict(r) for r in conn.execute(query).mappings()] if total else []
-    return rows, total
+        total = int(
+            conn.execute(select(func.count()).select_from(scanned).where(where)).scalar_one()
+        )
+        ids = list(conn.execute(page).scalars()) if total else []
+        if not ids:
+            return [], total
+        full = select(human_tasks, runs.c.sop_id, runs.c.status.label("run_status"))
+        found = conn.execute(full.select_from(source).where(human_tasks.c.id.in_(ids))).mappings()
+        by_id = {row["id"]: dict(row) for row in found}
+    return [by_id[i] for i in ids if i in by_id], total
 
 
 def task_votes_of(db: Database, task_id: str) -> list[dict[str, Any]]:

@@ -101,6 +101,9 @@ def test_inbox_is_may_decide_minus_what_the_person_voted_on(runs: RunService) ->
         assert total == len(expected)
         assert 0 < total < len(every), person  # the mixed set tells people apart
         assert all(r["status"] == "open" for r in rows)
+        by_sop, _ = runs.inbox(person, limit=100_000, sort="sop_id", descending=True)
+        assert [r["id"] for r in by_sop] != [] and {r["id"] for r in by_sop} == expected
+        assert [r["sop_id"] for r in by_sop] == sorted((r["sop_id"] for r in by_sop), reverse=True)
 
 
 def test_inbox_rows_carry_the_run_and_sop(runs: RunService) -> None:
