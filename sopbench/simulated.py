@@ -17,6 +17,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+_JINJA_MARKERS = frozenset(
+    {
+        "unsafe_callable",
+        "alters_data",
+        "jinja_pass_arg",
+        "jinja_async_variant",
+        "contextfunction",
+        "evalcontextfunction",
+        "environmentfunction",
+    }
+)
+
 __all__ = ["Simulated", "SimulatedResult", "is_simulated", "lenient"]
 
 
@@ -31,9 +43,19 @@ class Simulated(str):
         return value
 
     def __getattr__(self, name: str) -> Simulated:
-        if name.startswith("_"):
+        # Private names and the markers Jinja's sandbox probes (unsafe_callable,
+        # alters_data...) are not data: answering them would make calls unsafe.
+        if name.startswith("_") or name in _JINJA_MARKERS:
             raise AttributeError(name)
         return Simulated(f"{self.path}.{name}")
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """``json.get('qty', 2)`` on an unknown: the default when there is one."""
+        return default if default is not None else Simulated(f"{self.path}.{key}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Simulated:
+        """``json.get('id')`` and friends: calling an unknown gives an unknown."""
+        return Simulated(f"{self.path}()")
 
     def __getitem__(self, key: Any) -> Simulated:
         return Simulated(f"{self.path}[{key!r}]")
@@ -62,6 +84,11 @@ class SimulatedResult(dict[str, Any]):
 
     def __missing__(self, key: str) -> Simulated:
         return Simulated(f"{self.path}.{key}")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self:
+            return self[key]
+        return default if default is not None else Simulated(f"{self.path}.{key}")
 
 
 def lenient(value: Any, path: str) -> Any:

@@ -34,3 +34,16 @@ def test_lenient_keeps_known_values() -> None:
     assert value["json"]["c"][0]["d"] == "<simulated steps.x.json.c[0].d>"
     assert value["missing"].deeper.path == "steps.x.missing.deeper"
     assert list(value["json"]["b"]) == []
+
+
+def test_dry_run_reports_rules_on_step_data_and_enforces_rules_on_inputs(bench: Bench) -> None:
+    view = bench.dry("eng_dry_validation")
+    assert view.run.status == "succeeded", view.run.error
+    rules = next(s for s in view.steps if s.path == "rules")
+    assert rules.result["unchecked"] == [
+        "Production is not on 4.2 yet. (needs real data from steps.live)"
+    ]
+    bad = bench.dry("eng_dry_validation", {"url": "http://elsewhere/x"})
+    assert bad.run.status == "failed"
+    assert "The docs link must point at docs.example." in (bad.run.error or "")
+    assert "Production" not in (bad.run.error or "")
