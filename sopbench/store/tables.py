@@ -160,6 +160,9 @@ runs = Table(
     Index("ix_runs_wake_at", "wake_at"),
     Index("ix_runs_lease_expires_at", "lease_expires_at"),
     Index("ix_runs_parent_run_id", "parent_run_id"),
+    # Revision 0005: newest-first listings (history, home, entity pages).
+    Index("ix_runs_created_at", "created_at"),
+    Index("ix_runs_entity_created_at", "entity", "created_at"),
 )
 
 step_states = Table(
@@ -250,6 +253,7 @@ human_tasks = Table(
     Index("ix_human_tasks_status", "status"),
     Index("ix_human_tasks_run_id", "run_id"),
     Index("ix_human_tasks_status_due_at", "status", "due_at"),
+    Index("ix_human_tasks_status_created_at", "status", "created_at"),  # revision 0005
 )
 
 task_votes = Table(
