@@ -1,18 +1,22 @@
-"""``sopbench tick``: reports cost, and exactly-once under two concurrent ticks (SQLite).
+"""``sopbench tick``: reports cost, and exactly-once under two concurrent ticks.
 
 * ``tick_10_reports_s``: one ``sopbench tick`` process firing 10 due SOPs
   (one schedule each), driving their runs and writing 10 report notebooks
   + HTML in-process, vs ``papermill_cli_10_s``: 10 ``papermill`` CLI calls
   of the same report notebook for the same runs. Target ratio <= 0.4.
-* ``concurrent``: 2 tick processes at once over 1,000 due fire times of
-  one schedule (``catchup: all``): duplicates and misses must both be 0.
+* ``concurrent`` (SQLite) and ``concurrent_postgresql`` (a private
+  PostgreSQL, or ``$SOPBENCH_TEST_PG_URL``): 2 tick processes at once over
+  1,000 due fire times of one schedule (``catchup: all``): duplicates and
+  misses must both be 0.
 
-    python benchmarks/bench_tick.py
+    python benchmarks/bench_tick.py                # everything
+    python benchmarks/bench_tick.py --concurrent   # only the two exactly-once checks
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -47,7 +51,8 @@ def _sopbench(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _ticker(home: str, now_text: str, go: str) -> None:
-    """One of the two concurrent tick processes (``--ticker HOME NOW GO``)."""
+    """One of the two concurrent tick processes (``--ticker HOME NOW GO``); the
+    database is ``$SOPBENCH_DB_URL`` (default: the workspace's SQLite file)."""
     from sopbench.config import load_settings
     from sopbench.scheduler import Scheduler
     from sopbench.services.runs import RunService
@@ -68,11 +73,14 @@ def _ticker(home: str, now_text: str, go: str) -> None:
     print(json.dumps({"fired": fired, "lost": lost, "s": time.perf_counter() - started}))
 
 
-def _reports(home: Path) -> dict[str, float]:
+def _write_sops(home: Path) -> None:
     for n in range(10):
         sop_id = f"bench_tick_{n:02d}"
         (home / "sops" / "saas" / f"{sop_id}.yaml").write_text(SOP.format(sop_id=sop_id, n=n))
     _sopbench(home, "validate")
+
+
+def _reports(home: Path) -> dict[str, float]:
     from sopbench.config import load_settings
     from sopbench.scheduler import Scheduler
     from sopbench.services.runs import RunService
@@ -128,7 +136,8 @@ def _reports(home: Path) -> dict[str, float]:
     }
 
 
-def _concurrent(home: Path) -> dict[str, object]:
+def _concurrent(home: Path, db_url: str | None = None) -> dict[str, object]:
+    """Two tick processes over one database (``db_url``, else the workspace's SQLite)."""
     from sqlalchemy import func, select
 
     from sopbench.config import load_settings
@@ -136,7 +145,10 @@ def _concurrent(home: Path) -> dict[str, object]:
     from sopbench.services.runs import RunService
     from sopbench.store.tables import fire_records
 
-    service = RunService(load_settings(home))
+    env = {k: v for k, v in os.environ.items() if k != "SOPBENCH_DB_URL"}
+    if db_url is not None:
+        env["SOPBENCH_DB_URL"] = db_url
+    service = RunService(load_settings(home, environ=env))
     scheduler = Scheduler(service)
     now = datetime(2026, 6, 1, 12, 0, 30, tzinfo=UTC)
     start = now - timedelta(minutes=FIRE_TIMES - 1)
@@ -148,6 +160,7 @@ def _concurrent(home: Path) -> dict[str, object]:
         subprocess.Popen(
             [sys.executable, __file__, "--ticker", str(home), now.isoformat(), str(go)],
             cwd=ROOT,
+            env=env,
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -179,11 +192,17 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--ticker":
         _ticker(*sys.argv[2:5])
         return 0
+    from sopbench.testing.postgres import PostgresServer
+
+    only_concurrent = sys.argv[1:] == ["--concurrent"]
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "ws"
         _sopbench(home, "init")
-        results: dict[str, object] = dict(_reports(home))
+        _write_sops(home)
+        results: dict[str, object] = {} if only_concurrent else dict(_reports(home))
         results["concurrent"] = _concurrent(home)
+        with PostgresServer.from_env() as server:
+            results["concurrent_postgresql"] = _concurrent(home, server.create_database())
     print(json.dumps(results))
     return 0
 
