@@ -24,12 +24,14 @@ class HomePage(Page):
                 '<p class="sb-needs-me">Sign in on the '
                 f"{link(ctx.link('approvals'), 'Approvals')} page to see what needs you.</p>"
             )
-        tasks = ctx.runs.tasks(person=ctx.person, limit=10_000)
-        drafts = ctx.content.list_drafts(status="in_review", limit=10_000)
+        _, tasks = ctx.runs.inbox(ctx.person, limit=1)
+        in_review = sum(
+            n for (_, status), n in ctx.content.status_counts().items() if status == "in_review"
+        )
         return widgets.HTML(
             f'<div class="sb-needs-me"><h3>Needs {esc(ctx.person_name())}</h3><ul>'
-            f"<li>{link(ctx.link('approvals'), f'{len(tasks)} open task(s) you can decide')}</li>"
-            f"<li>{link(ctx.link('drafts'), f'{len(drafts)} draft(s) in review')}</li>"
+            f"<li>{link(ctx.link('approvals'), f'{tasks} open task(s) you can decide')}</li>"
+            f"<li>{link(ctx.link('drafts'), f'{in_review} draft(s) in review')}</li>"
             "</ul></div>"
         )
 
