@@ -25,6 +25,7 @@ def _register_commands() -> None:
         calendar,
         content,
         content_drafts,
+        llm,
         media,
         runs,
         sandbox,

@@ -408,9 +408,16 @@ class DraftService:
             return self._load(conn, draft_id)
 
     def request_changes(
-        self, draft_id: str, *, person: str, note: str, expected_version: int | None = None
+        self,
+        draft_id: str,
+        *,
+        person: str,
+        note: str,
+        expected_version: int | None = None,
+        reviser: Reviser | None = None,
     ) -> Draft:
-        """Record the note; with a reviser (the LLM), add its new revision.
+        """Record the note; with a reviser (the LLM; ``reviser`` overrides the
+        service's, e.g. one that streams), add its new revision.
 
         The LLM is asked before the transaction opens (it can take seconds);
         the new revision is then written with compare-and-set, so an edit
@@ -423,7 +430,8 @@ class DraftService:
             raise DecisionRefused(self._taken(draft))
         if draft.status not in EDITABLE:
             raise DecisionRefused(f"draft {draft_id} is {draft.status}; it can no longer change")
-        new_body = self.reviser(draft, note) if self.reviser is not None else None
+        revise = reviser or self.reviser
+        new_body = revise(draft, note) if revise is not None else None
         with self.db.write() as conn:
             self._comment(conn, draft_id, person, f"changes requested: {note}")
             if new_body is None or new_body == draft.body:

@@ -21,6 +21,7 @@ Example::
 
     llm = LlmClient.from_settings(settings)        # SOPBENCH_LLM_URL / _MODEL / _KEY
     text = llm.chat([{"role": "user", "content": "Hi"}]).text
+    answer = llm.chat(messages, stream=True, on_token=show)   # show(piece) as they arrive
     for piece in llm.stream_text([{"role": "user", "content": "Tell me more"}]):
         print(piece, end="")
 """
@@ -246,9 +247,17 @@ class LlmClient:
         *,
         model: str | None = None,
         timeout: float | None = None,
+        stream: bool = False,
+        on_token: Callable[[str], object] | None = None,
         **params: Any,
     ) -> ChatResult:
-        """One answer (``temperature=``, ``max_tokens=`` ... are passed through)."""
+        """One answer (``temperature=``, ``max_tokens=`` ... are passed through).
+
+        ``stream=True`` asks for server-sent events and calls ``on_token`` with
+        each content piece as it arrives; the result's text is their join.
+        """
+        if stream:
+            return self._collect(self.stream(messages, model=model, **params), on_token)
         body = self._body(messages, model, params)
         body["stream"] = False
         response = self.http.request(
@@ -270,6 +279,29 @@ class LlmClient:
             reasoning=message.get("reasoning_content") or None,
             usage=data.get("usage") if isinstance(data.get("usage"), dict) else None,
             raw=data,
+        )
+
+    def _collect(
+        self, deltas: Iterator[ChatDelta], on_token: Callable[[str], object] | None
+    ) -> ChatResult:
+        pieces: list[str] = []
+        reasoning: list[str] = []
+        finish: str | None = None
+        usage: dict[str, Any] | None = None
+        for delta in deltas:
+            if delta.content:
+                pieces.append(delta.content)
+                if on_token is not None:
+                    on_token(delta.content)
+            reasoning.append(delta.reasoning)
+            finish = delta.finish_reason or finish
+            usage = delta.usage or usage
+        return ChatResult(
+            text="".join(pieces),
+            finish_reason=finish,
+            model=self.model or (self._models[0] if self._models else None),
+            reasoning="".join(reasoning) or None,
+            usage=usage,
         )
 
     def stream(
@@ -435,7 +467,10 @@ class LlmClient:
 
 
 def llm_factory(connection: Connection | None, settings: Settings) -> LlmClient:
-    """The registry factory for ``llm``: the connection, else ``SOPBENCH_LLM_URL``."""
+    """The registry factory for ``llm``: the connection, else ``SOPBENCH_LLM_URL``,
+    else the embedded model."""
     if connection is not None:
         return LlmClient.from_connection(connection, settings)
-    return LlmClient.from_settings(settings)
+    from sopbench.integrations.embedded_llm import llm_for  # it imports this module
+
+    return llm_for(settings)

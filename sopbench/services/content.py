@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from sopbench.config import Settings
-from sopbench.content.adapter import llm_reviser
 from sopbench.content.draft_types import REVIEWABLE
 from sopbench.content.drafts import Draft, DraftService
+from sopbench.content.llm_drafts import TokenSink, llm_reviser
 from sopbench.engine.runstore import RunStore
 from sopbench.errors import DecisionRefused
 from sopbench.library import Workspace, load_workspace
@@ -152,9 +152,14 @@ class ContentService:
         draft = self.drafts.reject(draft_id, person=person, comment=comment)
         return self._decided(draft, continue_run)
 
-    def request_changes(self, draft_id: str, *, person: str, note: str) -> Draft:
+    def request_changes(
+        self, draft_id: str, *, person: str, note: str, on_token: TokenSink | None = None
+    ) -> Draft:
+        """The note, and the LLM's new revision; ``on_token(platform, piece)`` sees
+        the revision's text as it is generated (the pieces join to the stored body)."""
         self._reviewer(person)
-        return self.drafts.request_changes(draft_id, person=person, note=note)
+        reviser = llm_reviser(self.settings, self._entities, on_token) if on_token else None
+        return self.drafts.request_changes(draft_id, person=person, note=note, reviser=reviser)
 
     def publish(self, draft_id: str, *, person: str) -> dict[str, Any]:
         """Send an approved draft out: the run waiting on its review goes on to

@@ -292,10 +292,12 @@ def _prompt_drafts(
 def test_a_prompt_without_an_llm_fails_clearly_and_templates_still_work(
     tmp_path: Path, database: Database, db_url: str, mixpost: MixpostServer
 ) -> None:
-    runs, content, _ = make(tmp_path, database, db_url, mixpost)
+    # no SOPBENCH_LLM_URL and no embedded model file either
+    missing = str(tmp_path / "missing.gguf")
+    runs, content, _ = make(tmp_path, database, db_url, mixpost, SOPBENCH_LLM_MODEL_FILE=missing)
     view = runs.start("write", {"item": "laptops"})
     assert view.run.status == "failed"
-    assert "no LLM server is configured" in (view.run.error or "")
+    assert f"model file {missing} does not exist" in (view.run.error or "")
     assert "SOPBENCH_LLM_URL" in (view.run.error or "")
     assert content.list_drafts() == []
     assert runs.start("launch", {"headline": "Still works"}).run.status == "waiting"

@@ -209,8 +209,10 @@ def test_server_that_ignores_stream_flag(server: LlmServer, tmp_path: Path) -> N
 
 
 def test_factory_and_settings(server: LlmServer, tmp_path: Path) -> None:
+    # no URL and no embedded model file (test_embedded_llm.py: the embedded default)
+    no_llm = Settings(home=tmp_path, db_url="sqlite://", llm_model_file=str(tmp_path / "no.gguf"))
     with pytest.raises(ConnectionNotConfigured, match="SOPBENCH_LLM_URL"):
-        llm_factory(None, Settings(home=tmp_path, db_url="sqlite://"))
+        llm_factory(None, no_llm)
     settings = Settings(
         home=tmp_path,
         db_url="sqlite://",
