@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sopbench's tests need, when they are missing:
 # the PostgreSQL server binaries (the suite runs every store test on a
-# throwaway PostgreSQL too). Needs root (or sudo) only when something is missing.
+# throwaway PostgreSQL too) and chromium (the dashboard's browser tests drive
+# it through Playwright, without `playwright install`). Needs root (or sudo)
+# only when something is missing.
 set -euo pipefail
 
 have_postgres() {
@@ -10,6 +12,7 @@ have_postgres() {
 
 missing=()
 have_postgres || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
