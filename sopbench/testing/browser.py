@@ -68,12 +68,17 @@ class TextNotShown(SopbenchError):
     """A page did not show the text a test or script waited for."""
 
 
-def find_chromium(candidates: tuple[str, ...] = _CANDIDATES) -> Path:
-    """The chromium executable to drive, else :class:`BrowserMissing`."""
+def find_chromium(
+    candidates: tuple[str, ...] = _CANDIDATES, *, search_path: str | None = None
+) -> Path:
+    """The chromium executable to drive, else :class:`BrowserMissing`.
+
+    ``search_path`` is the ``PATH`` to look in after the candidates (default: ``$PATH``).
+    """
     for candidate in candidates:
         if os.access(candidate, os.X_OK):
             return Path(candidate)
-    found = shutil.which("chromium")
+    found = shutil.which("chromium", path=search_path)
     if found:
         return Path(found)
     raise BrowserMissing(f"no chromium executable found (looked at {', '.join(candidates)})")
