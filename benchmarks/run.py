@@ -19,6 +19,7 @@ SCRIPTS = [
     ["engine_vs_dbos.py", "--runs", "200"],
     ["bench_clients.py"],
     ["bench_tick.py"],
+    ["bench_llm.py"],
 ]
 
 
