@@ -81,8 +81,7 @@ class RateLimited(HttpStatusError):
     def __init__(
         self, message: str | None = None, *, retry_after: float | None = None, **fields: Any
     ) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, **fields)
+        super().__init__(message, retry_after=retry_after, **fields)
 
 
 class RequestRejected(HttpStatusError):
