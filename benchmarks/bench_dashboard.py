@@ -1,0 +1,177 @@
+"""Dashboard in a real browser: first widget visible per page, and 20 reviewers at once.
+
+Starts ``sopbench serve``'s server (Voilà, one preheated kernel per page)
+over a copy of the bundled workspace with the sandbox doubles and some work
+created through the services (``sopbench.testing.showcase.seed``), then
+drives Debian chromium through Playwright:
+
+* ``first_widget_ms``: navigation start until the page's root widget
+  (``.sb-page``) is visible, per page, signed in as the owner; median of
+  ``--rounds`` rounds. Pages are visited round-robin, so each page's pool
+  kernel has been replaced (preheated again) before its next visit.
+* ``sessions``: ``--sessions`` browser contexts (one chromium), each bound
+  to a different reviewer, open Approvals (half) or Home (half) at the same
+  moment: total wall time and per-session p50/p95. Only one kernel per page
+  is preheated, so all but two sessions wait for a kernel started on
+  demand: on 2 cores this measures kernel start-up under contention.
+
+    python benchmarks/bench_dashboard.py [--rounds 3] [--sessions 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+from playwright.async_api import async_playwright
+from playwright.sync_api import sync_playwright
+
+from sopbench.resources import bundled
+from sopbench.services.dashboard import PAGES
+from sopbench.testing.browser import (
+    CHROMIUM_ARGS,
+    PAGE_ROOT,
+    admit,
+    find_chromium,
+    launch,
+    open_page,
+    sign_in,
+)
+from sopbench.testing.live import LiveDashboard, live_dashboard
+from sopbench.testing.showcase import seed
+from sopbench.ui.identity import browser_key
+
+QUERIES: dict[str, dict[str, str]] = {
+    "entity": {"entity": "computer_store"},
+    "sop": {"sop": "cs_tournament_event"},
+}
+VIEWPORT = {"width": 1280, "height": 800}
+SESSION_TIMEOUT_MS = 180_000  # a session not rendered by then counts as failed
+SETTLE_S = 20.0  # after start and after the burst: let the pool's kernels finish preheating
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def first_widget(live: LiveDashboard, rounds: int) -> dict[str, Any]:
+    """Per page: median ms from navigation to the root widget visible."""
+    times: dict[str, list[float]] = {p: [] for p in PAGES}
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+        context.set_default_timeout(180_000)
+        admit(context, live.server.base_url, live.server.token)
+        page = context.new_page()
+        open_page(page, live.url("approvals", token=False))  # warm: every pool kernel up
+        sign_in(page, "olivia", live.codes["olivia"])
+        time.sleep(SETTLE_S)
+        for _ in range(rounds):
+            for name in PAGES:
+                url = live.url(name, token=False, **QUERIES.get(name, {}))
+                started = time.perf_counter()
+                open_page(page, url)
+                times[name].append((time.perf_counter() - started) * 1000)
+        browser.close()
+    return {
+        name: {"median_ms": round(statistics.median(v)), "runs_ms": [round(x) for x in v]}
+        for name, v in times.items()
+    }
+
+
+async def _bind(browser: Any, live: LiveDashboard, person: str) -> Any:
+    """A context holding the login cookie, signed in as ``person`` (through the service)."""
+    from sopbench.services.users import AccessService
+
+    context = await browser.new_context(viewport=VIEWPORT)
+    reply = await context.request.get(
+        f"{live.server.base_url}/voila/tree?token={live.server.token}"
+    )
+    assert reply.status == 200
+    cookies = await context.cookies()
+    key = browser_key("; ".join(f"{c['name']}={c['value']}" for c in cookies))
+    assert key is not None
+    access = AccessService(live.settings)
+    try:
+        access.bind(key, person)
+    finally:
+        access.close()
+    return context
+
+
+async def _burst(live: LiveDashboard, sessions: int) -> dict[str, Any]:
+    people = _people(live)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(find_chromium()), args=CHROMIUM_ARGS)
+        contexts = [await _bind(browser, live, people[i % len(people)]) for i in range(sessions)]
+
+        async def one(i: int) -> float | None:
+            context = contexts[i]
+            context.set_default_timeout(SESSION_TIMEOUT_MS)
+            page = await context.new_page()
+            started = time.perf_counter()
+            name = "approvals" if i % 2 == 0 else "home"
+            try:
+                await page.goto(live.url(name, token=False), wait_until="domcontentloaded")
+                await page.locator(PAGE_ROOT).first.wait_for(state="visible")
+            except PlaywrightTimeout:
+                return None  # counted as a failed session
+            return (time.perf_counter() - started) * 1000
+
+        started = time.perf_counter()
+        results = await asyncio.gather(*(one(i) for i in range(sessions)))
+        total = (time.perf_counter() - started) * 1000
+        await browser.close()
+    each = [r for r in results if r is not None]
+    if not each:
+        return {"sessions": sessions, "failed": sessions}
+    return {
+        "sessions": sessions,
+        "failed": sessions - len(each),
+        "total_ms": round(total),
+        "p50_ms": round(_pct(list(each), 0.5)),
+        "p95_ms": round(_pct(list(each), 0.95)),
+        "max_ms": round(max(each)),
+        "min_ms": round(min(each)),
+    }
+
+
+def _people(live: LiveDashboard) -> list[str]:
+    from sopbench.library import load_workspace
+
+    roster = load_workspace(live.settings.home).people
+    return sorted(roster.people) if roster else ["olivia"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--skip-pages", action="store_true", help="only the sessions burst")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
+        with live_dashboard(Path(tmp) / "home", sops=bundled("sops")) as live:
+            seed(live.settings)
+            if not args.skip_pages:
+                pages = first_widget(live, args.rounds)
+                print(json.dumps({"first_widget": pages}, indent=2), flush=True)
+            if args.sessions <= 0:
+                return
+            time.sleep(SETTLE_S)
+            burst = asyncio.run(_burst(live, args.sessions))
+            print(json.dumps({"burst": burst}, indent=2))
+            log = live.settings.state_dir / "dashboard.log"
+            errors = [line for line in log.read_text().splitlines() if "ERROR" in line]
+            print(f"Voilà log: {len(errors)} ERROR line(s)", *errors[:5], sep="\n")
+
+
+if __name__ == "__main__":
+    main()
