@@ -98,7 +98,7 @@ def serve(
                 llm_url=llm_url,
             )
             server = stack.enter_context(DashboardServer(settings, options))
-            click.echo(f"dashboard: {server.url('home')}")
+            click.echo(f"dashboard: {server.login_url('home')}")
             click.echo(f"workspace: {settings.home}  database: {_display(settings.db_url)}")
             click.echo("press Ctrl-C (or send SIGTERM) to stop", err=True)
             if not watch(server, stop):

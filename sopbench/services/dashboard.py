@@ -23,6 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -109,6 +110,13 @@ class DashboardServer:
         suffix = "?" + "&".join(params) if params else ""
         return f"{self.base_url}/voila/render/{page}.ipynb{suffix}"
 
+    def login_url(self, page: str = "home", query: str = "") -> str:
+        """The URL to hand a person: it signs the browser in with the token (setting
+        Voilà's login cookie, which reviewer sign-ins are bound to) and then opens
+        the page, so even the first page knows the browser."""
+        target = quote(f"/voila/render/{page}.ipynb" + (f"?{query}" if query else ""), safe="")
+        return f"{self.base_url}/login?next={target}&token={self.token}"
+
     def command(self) -> list[str]:
         headers = ["Cookie", "X-Forwarded-User"] if self.options.trusted_proxy else ["Cookie"]
         cull = self.options.cull_idle_seconds
@@ -128,6 +136,9 @@ class DashboardServer:
             f"--MappingKernelManager.cull_idle_timeout={cull}",
             f"--MappingKernelManager.cull_interval={max(cull // 4, 10)}",
             "--MappingKernelManager.cull_connected=False",
+            # Many reviewers at once on a small machine start kernels slowly; wait
+            # for them rather than failing the page after jupyter's 60 s default.
+            "--MappingKernelManager.kernel_info_timeout=180",
             f"--VoilaConfiguration.http_header_envs={headers!r}",
         ]
 

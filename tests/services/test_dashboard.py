@@ -117,7 +117,13 @@ def test_serve_command_prints_the_url_and_stops_on_sigterm(settings: Settings) -
         assert line.startswith("dashboard: http://127.0.0.1:"), line
         url = line.split(" ", 1)[1].strip()
         assert "token=" in url
-        assert httpx.get(url, timeout=120).status_code == 200
+        with httpx.Client(follow_redirects=True) as browser:
+            page = browser.get(url, timeout=120)
+            assert page.status_code == 200 and "HomePage(" in page.text
+            # the login cookie was set before the first page, so sign-ins bind to it
+            assert page.history[0].cookies and any(
+                name.startswith("username-") for name in browser.cookies
+            )
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=30)
     finally:
