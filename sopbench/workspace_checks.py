@@ -308,6 +308,30 @@ class _Checker:
                     ("entities", eid, "channels", name, "connection"),
                     _mapping(channel).get("connection"),
                 )
+            self.social_accounts(doc, eid, entity)
+
+    def social_accounts(self, doc: YamlDocument, eid: Any, entity: dict[Any, Any]) -> None:
+        """A mapped platform is one the entity posts to (a typo would never be used)."""
+        platforms = _mapping(entity.get("platforms"))
+        used = {
+            *_texts(platforms.get("primary")),
+            *_texts(platforms.get("secondary")),
+            *(
+                str(_mapping(slot).get("platform"))
+                for slot in entity.get("posting_slots") or []
+                if isinstance(slot, dict)
+            ),
+        }
+        for platform in _mapping(entity.get("social_accounts")):
+            if platform not in used:
+                listed = ", ".join(sorted(used)) or "none"
+                self.add(
+                    doc,
+                    ("entities", eid, "social_accounts", platform),
+                    f"social_accounts names platform '{platform}' that entity '{eid}' does not "
+                    f"use{did_you_mean(str(platform), used)}; its platforms: {listed} "
+                    "(add it under `platforms:`)",
+                )
 
 
 def cross_check(workspace: Workspace) -> set[str]:

@@ -6,12 +6,14 @@ drives a :class:`~sopbench.content.drafts.DraftService`:
 
 - ``generate``: one draft per platform, from a content template (no LLM) or
   from an LLM prompt (``SOPBENCH_LLM_URL``, else the embedded model; see
-  :mod:`sopbench.content.llm_drafts`), in the entity's voice. Draft
+  :mod:`sopbench.content.llm_drafts`), in the entity's voice, naming the
+  step's ``account`` or else the entity's ``social_accounts`` one. Draft
   ids derive from the step's idempotency key, so a retried step finds the
   drafts it made before.
 - ``publish``: approved, unchanged drafts go to Mixpost (scheduled at their
-  publish time, or now) or straight to a Discord webhook; the post id and
-  ``scheduled``/``published``/``failed`` are recorded on the draft. A draft
+  publish time, or now), each to its entity's own account of the platform
+  (:mod:`sopbench.content.accounts`), or straight to a Discord webhook; the
+  post id and ``scheduled``/``published``/``failed`` are recorded on the draft. A draft
   already out is not posted again, and Mixpost calls carry a per-draft
   idempotency key (and are deduplicated against recent posts).
 
@@ -31,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sopbench.config import Settings
+from sopbench.content.accounts import MIXPOST_PROVIDERS, AccountTargets, choose_account
 from sopbench.content.drafts import Draft, DraftService, draft_id_for
 from sopbench.content.llm_drafts import (
     TokenSink,
@@ -42,7 +45,7 @@ from sopbench.content.llm_drafts import (
 from sopbench.content.media_adapter import connection_for
 from sopbench.content.platforms import PlatformRules, get_platform
 from sopbench.content.templates import templates_of
-from sopbench.errors import ConnectionNotConfigured, DecisionRefused, InputError, StepFailed
+from sopbench.errors import ConnectionNotConfigured, DecisionRefused, InputError
 from sopbench.integrations.embedded_llm import llm_for
 from sopbench.integrations.registry import (
     ClientFactory,
@@ -50,12 +53,14 @@ from sopbench.integrations.registry import (
     MixpostAdapter,
     mixpost_client,
 )
+from sopbench.library import load_workspace
 from sopbench.model.steps import ContentGenerateParams
 from sopbench.model.workspace import Connection
 from sopbench.store import Database, open_database
 
 __all__ = [
     "MIXPOST_PROVIDERS",
+    "AccountTargets",
     "ContentAdapter",
     "content_factory",
     "draft_messages",
@@ -64,19 +69,6 @@ __all__ = [
     "revision_messages",
     "streaming_content_factory",
 ]
-
-MIXPOST_PROVIDERS: dict[str, tuple[str, ...]] = {
-    "facebook": ("facebook_page", "facebook_group", "facebook"),
-    "x": ("twitter", "x"),
-    "linkedin": ("linkedin", "linkedin_page"),
-    "instagram": ("instagram",),
-    "tiktok": ("tiktok",),
-    "youtube": ("youtube",),
-    "twitch": ("twitch",),
-    "whatnot": ("whatnot",),
-    "discord": ("discord",),
-}
-"""Mixpost provider names that publish to each platform (builds add providers)."""
 
 
 def parse_time(value: str | datetime | None) -> datetime | None:
@@ -135,6 +127,7 @@ class ContentAdapter:
         )
         status = "in_review" if params.review == "wait" else "draft"
         publish_at = parse_time(params.publish_at)
+        mapped = entity.get("social_accounts") or {}
         ids = []
         with self._drafts() as service:
             for rule, (body, tags, source) in zip(rules, texts, strict=True):
@@ -142,7 +135,8 @@ class ContentAdapter:
                     draft_id=draft_id_for(idempotency_key, rule.id),
                     entity=str(entity.get("id")),
                     platform=rule.id,
-                    account=params.account,
+                    # the entity's own account, so the reviewer approves where it goes
+                    account=params.account or mapped.get(rule.id),
                     body=body,
                     hashtags=tags,
                     author=source,
@@ -192,10 +186,12 @@ class ContentAdapter:
         via: str,
         publish_at: str | None = None,
         idempotency_key: str,
+        targets: AccountTargets | None = None,
     ) -> dict[str, Any]:
         """Publish or schedule each approved, unchanged draft; rejected drafts are
         skipped; any other draft (unreviewed, or changed after approval) is refused
-        before anything is posted."""
+        before anything is posted. ``targets``: each entity's Mixpost accounts (by
+        default read from the workspace's entities.yaml)."""
         if via == "mixpost":
             conn = self.connection or connection_for("mixpost", self.settings)
             mixpost: MixpostAdapter | None = mixpost_client(conn, self.settings)
@@ -219,7 +215,16 @@ class ContentAdapter:
                 if refusal:
                     raise DecisionRefused(refusal)
                 chosen.append(draft)
-            accounts = mixpost.accounts() if mixpost is not None else []
+            chosen_ids: dict[str, int] = {}
+            if mixpost is not None:
+                accounts = mixpost.accounts()
+                targets = targets or AccountTargets.of(load_workspace(self.settings.home).entities)
+                # every draft's account is settled before the first post goes out
+                chosen_ids = {
+                    d.id: choose_account(d, accounts, targets)
+                    for d in chosen
+                    if not (d.status in ("scheduled", "published") and d.post_id)
+                }
             posts = []
             for draft in chosen:
                 if draft.status in ("scheduled", "published") and draft.post_id:
@@ -230,7 +235,8 @@ class ContentAdapter:
                 key = f"{idempotency_key}:{draft.id}"
                 when = draft.publish_at or fallback_time
                 if mixpost is not None:
-                    posts.append(self._mixpost(service, mixpost, accounts, draft, when, key))
+                    account = chosen_ids[draft.id]
+                    posts.append(self._mixpost(service, mixpost, account, draft, when, key))
                 else:
                     posts.append(self._discord(service, draft, when, key))
         return {"post_ids": [p["post_id"] for p in posts], "posts": posts, "skipped": skipped}
@@ -239,27 +245,13 @@ class ContentAdapter:
         self,
         service: DraftService,
         mixpost: MixpostAdapter,
-        accounts: list[dict[str, Any]],
+        account: int,
         draft: Draft,
         when: datetime | None,
         key: str,
     ) -> dict[str, Any]:
-        if draft.account:
-            ids = [
-                int(a["id"])
-                for a in accounts
-                if draft.account in (str(a["id"]), a.get("username"), a.get("name"))
-            ]
-        else:
-            providers = MIXPOST_PROVIDERS.get(draft.platform, (draft.platform,))
-            ids = [int(a["id"]) for a in accounts if str(a["provider"]).lower() in providers]
-        if not ids:
-            raise StepFailed(
-                f"Mixpost has no {draft.account or draft.platform} account for draft {draft.id}",
-                hint="connect the account in Mixpost, or set the draft's account",
-            )
         out = mixpost.publish(
-            accounts=ids,
+            accounts=[account],
             body=draft.text,
             schedule_at=when,
             timezone="UTC" if when else None,

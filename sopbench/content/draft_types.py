@@ -139,6 +139,14 @@ class Draft:
     def violations(self) -> list[str]:
         return violations(self.text, get_platform(self.platform))
 
+    @property
+    def reviewable(self) -> bool:
+        """Waiting for a decision: in review, or approved and edited since (the
+        approval no longer covers it, so it may be approved or rejected again)."""
+        if self.status in REVIEWABLE:
+            return True
+        return self.status == "approved" and self.approved_fingerprint != self.fingerprint
+
     def as_dict(self, *, full: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,

@@ -9,9 +9,12 @@ scheduled → published | failed``.
 Approval records a fingerprint (sha256 of body, hashtags, media, account and
 publish time) and who approved. :meth:`DraftService.check_publishable`
 refuses a draft whose current fingerprint differs, naming who edited what
-after the approval. Approving a draft that breaks its platform's rules
+after the approval; such a draft may then be approved (or rejected) again,
+while an unchanged approved draft is "already approved by X". Approving a
+draft that breaks its platform's rules
 (:func:`sopbench.content.platforms.violations`) is refused unless the
-reviewer overrides with a comment.
+reviewer overrides with a comment. Who may review is checked by the caller
+(:mod:`sopbench.content.reviewers`, applied by the content service).
 
 Every change is a compare-and-set on ``drafts.version``: of two reviewers
 deciding at once, one wins and the other hears "already approved by X".
@@ -34,7 +37,6 @@ from sqlalchemy import Connection, insert, select, update
 from sopbench.content.draft_types import (
     DECIDED,
     EDITABLE,
-    REVIEWABLE,
     Draft,
     Reviser,
     Revision,
@@ -358,11 +360,12 @@ class DraftService:
         comment: str | None = None,
         expected_version: int | None = None,
     ) -> Draft:
-        """Approve the current revision; refused while it breaks platform rules
-        unless ``override`` says why it may go out anyway."""
+        """Approve the current revision (also of an approved draft edited since);
+        refused while it breaks platform rules unless ``override`` says why it
+        may go out anyway."""
         with self.db.write() as conn:
             draft = self._checked(conn, draft_id, expected_version)
-            if draft.status not in REVIEWABLE:
+            if not draft.reviewable:
                 raise DecisionRefused(self._taken(draft))
             problems = draft.violations
             if problems and not (override and override.strip()):
@@ -400,7 +403,7 @@ class DraftService:
     ) -> Draft:
         with self.db.write() as conn:
             draft = self._checked(conn, draft_id, expected_version)
-            if draft.status not in REVIEWABLE:
+            if not draft.reviewable:
                 raise DecisionRefused(self._taken(draft))
             self._set(conn, draft, status="rejected")
             self._comment(conn, draft_id, person, f"rejected: {comment}" if comment else "rejected")

@@ -89,6 +89,23 @@ class Entity(Strict):
     posting_slots: list[PostingSlot] = Field(default_factory=list)
     monthly_themes: dict[int, str] = Field(default_factory=dict, description="Month 1-12.")
     brand_colors: list[str] = Field(default_factory=list)
+    social_accounts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Platform to the Mixpost account its posts go to (username, name or id), "
+        "e.g. {linkedin: summit-federal}; needed once Mixpost holds accounts of more "
+        "than one business for a platform.",
+    )
+
+    @field_validator("social_accounts", mode="before")
+    @classmethod
+    def _account_ids(cls, value: Any) -> Any:
+        # `linkedin: 3` names a Mixpost account by id: keep it as text like the others
+        if isinstance(value, dict):
+            return {
+                k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                for k, v in value.items()
+            }
+        return value
 
     @field_validator("timezone")
     @classmethod

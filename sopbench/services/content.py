@@ -1,4 +1,7 @@
-"""Draft services: list, show, edit, approve, reject, request changes.
+"""Draft services: list, show, edit, approve, reject, request changes, publish.
+
+Every decision is checked against the draft's reviewer rules first
+(:mod:`sopbench.content.reviewers`, the rules human tasks follow).
 
 The CLI and the dashboard both call these. A decision wakes the run that
 waits for the review (in the same transaction) and, when a
@@ -17,6 +20,12 @@ from sopbench.config import Settings
 from sopbench.content.draft_types import REVIEWABLE
 from sopbench.content.drafts import Draft, DraftService
 from sopbench.content.llm_drafts import TokenSink, llm_reviser
+from sopbench.content.reviewers import (
+    ReviewRules,
+    check_reviewer,
+    review_rules,
+    reviewer_refusal,
+)
 from sopbench.engine.runstore import RunStore
 from sopbench.errors import DecisionRefused
 from sopbench.library import Workspace, load_workspace
@@ -102,6 +111,9 @@ class ContentService:
         data = draft.as_dict(full=True)
         data["publishable"] = self.drafts.refusal(draft) is None
         data["refusal"] = self.drafts.refusal(draft)
+        rules = review_rules(self.db, draft)
+        data["reviewers"] = list(rules.reviewers)
+        data["started_by"] = rules.started_by
         return data
 
     # -- changing ------------------------------------------------------------------
@@ -136,7 +148,7 @@ class ContentService:
         comment: str | None = None,
         continue_run: bool = True,
     ) -> dict[str, Any]:
-        self._reviewer(person)
+        self._check(draft_id, person, "approve")
         draft = self.drafts.approve(draft_id, person=person, override=override, comment=comment)
         return self._decided(draft, continue_run)
 
@@ -148,7 +160,7 @@ class ContentService:
         comment: str | None = None,
         continue_run: bool = True,
     ) -> dict[str, Any]:
-        self._reviewer(person)
+        self._check(draft_id, person, "reject")
         draft = self.drafts.reject(draft_id, person=person, comment=comment)
         return self._decided(draft, continue_run)
 
@@ -157,7 +169,7 @@ class ContentService:
     ) -> Draft:
         """The note, and the LLM's new revision; ``on_token(platform, piece)`` sees
         the revision's text as it is generated (the pieces join to the stored body)."""
-        self._reviewer(person)
+        self._check(draft_id, person, "request_changes")
         reviser = llm_reviser(self.settings, self._entities, on_token) if on_token else None
         return self.drafts.request_changes(draft_id, person=person, note=note, reviser=reviser)
 
@@ -165,7 +177,7 @@ class ContentService:
         """Send an approved draft out: the run waiting on its review goes on to
         ``social_post``. Refused (with the reason) unless the draft is approved and
         unchanged since; the other drafts of the same review must be decided too."""
-        self._reviewer(person)
+        self._check(draft_id, person, "publish")
         draft = self.drafts.check_publishable(draft_id)
         run_id = draft.source_run_id
         if run_id is None or self.runs is None:
@@ -190,13 +202,25 @@ class ContentService:
             "undecided": waiting,
         }
 
-    def _reviewer(self, person: str) -> None:
-        """Reviewers are people of the workspace (when it lists any)."""
-        people = self.workspace.people
-        if people is not None and people.people and person not in people.people:
-            raise DecisionRefused(
-                f"'{person}' is not in sops/people.yaml", hint="review drafts as a listed person"
-            )
+    def review_rules(self, draft: Draft) -> ReviewRules:
+        """Who reviews ``draft``: its entity, reviewer roles and the run's starter."""
+        return review_rules(self.db, draft)
+
+    def review_refusal(
+        self, draft: Draft, person: str, action: str, *, rules: ReviewRules | None = None
+    ) -> str | None:
+        """Why ``person`` may not ``action`` (approve, reject, publish,
+        request_changes) ``draft``, or None (the checks every decision makes)."""
+        rules = rules or review_rules(self.db, draft)
+        refused = reviewer_refusal(rules, person, self.workspace.people, action)
+        return refused.message if refused is not None else None
+
+    def _check(self, draft_id: str, person: str, action: str) -> None:
+        """The rules human tasks follow (:mod:`sopbench.content.reviewers`): a listed
+        person, serving the draft's entity, with one of the step's reviewer roles,
+        and for approve/reject/publish not the person who started the run."""
+        draft = self.drafts.get(draft_id, full=False)
+        check_reviewer(review_rules(self.db, draft), person, self.workspace.people, action)
 
     def _decided(self, draft: Draft, continue_run: bool) -> dict[str, Any]:
         out: dict[str, Any] = {

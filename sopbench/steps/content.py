@@ -4,12 +4,16 @@ Both go through the ``content`` client (:mod:`sopbench.content.adapter`):
 drafts come from a content template (no LLM needed) or an LLM prompt, in the
 entity's voice; ``review: wait`` pauses the run until every draft is
 approved or rejected (a decision wakes the run). ``social_post`` publishes
-only approved drafts whose fingerprint is unchanged, through Mixpost or a
-Discord webhook. A dry-run simulates both.
+only approved drafts whose fingerprint is unchanged, through Mixpost (each
+to its entity's own account, see :mod:`sopbench.content.accounts`) or a
+Discord webhook. Who may review is :mod:`sopbench.content.reviewers`' rule
+(the step's ``reviewers`` roles, never the run's starter). A dry-run
+simulates both.
 """
 
 from __future__ import annotations
 
+from sopbench.content.accounts import AccountTargets
 from sopbench.engine.call import StepCall
 from sopbench.engine.handlers import Done, Outcome, Wait
 from sopbench.model.steps import ContentGenerateParams, SocialPostParams
@@ -89,6 +93,7 @@ class SocialPost(BaseHandler):
                 via=params.via,
                 publish_at=params.publish_at,
                 idempotency_key=key,
+                targets=AccountTargets.of(call.services.workspace.entities),
             ),
         )
         return Done(

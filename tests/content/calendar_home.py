@@ -2,8 +2,9 @@
 
 Two entities in different zones (shop: America/Denver, agency:
 Europe/Berlin), a content SOP that schedules its post through the Mixpost
-double, delay SOPs that wake at a given time, an approval with a timeout,
-and daily schedule triggers.
+double (to the shop's own facebook account: two businesses share Mixpost),
+delay SOPs that wake at a given time, an approval with a timeout, and daily
+schedule triggers.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ entities:
   shop:
     name: Corner Shop
     timezone: America/Denver
+    platforms: {primary: [facebook]}
+    social_accounts: {facebook: summitpc}
   agency:
     name: Small Agency
     timezone: Europe/Berlin
@@ -36,6 +39,7 @@ entities:
   shop:
     name: Corner Shop
     timezone: America/Denver
+    social_accounts: {facebook: summitpc}
     posting_slots:
       - {day: SUN, time: "02:30", platform: x}
       - {day: SUN, time: "01:30", platform: facebook}

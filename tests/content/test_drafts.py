@@ -92,8 +92,26 @@ def test_publishing_refuses_an_edit_after_approval_naming_who_edited_what(
     assert "eve changed body (revision 2)" in message
     assert "frank changed account (revision 3)" in message
     # approving the new revision again makes it publishable
-    with pytest.raises(DecisionRefused, match="already approved by dana"):
+    again = service.approve(draft_id, person="gina")
+    assert (again.status, again.approved_by, again.revision) == ("approved", "gina", 3)
+    assert again.approved_fingerprint == again.fingerprint
+    assert service.check_publishable(draft_id).body == "New laptops are in. 50% off!"
+    # unchanged since: approving (or rejecting) once more is refused, naming who did
+    with pytest.raises(DecisionRefused, match=f"draft {draft_id} was already approved by gina"):
         service.approve(draft_id, person="dana")
+    with pytest.raises(DecisionRefused, match="already approved by gina"):
+        service.reject(draft_id, person="dana")
+
+
+def test_an_approved_draft_edited_since_may_be_rejected(service: DraftService) -> None:
+    draft_id = new(service, status="in_review")
+    service.approve(draft_id, person="dana")
+    service.edit(draft_id, person="eve", body="New laptops are in. Free pizza!")
+    rejected = service.reject(draft_id, person="dana", comment="no pizza promises")
+    assert rejected.status == "rejected"
+    with pytest.raises(DecisionRefused, match="is rejected, not approved"):
+        service.check_publishable(draft_id)
+    assert service.get(draft_id).comments[-1]["body"] == "rejected: no pizza promises"
 
 
 def test_unapproved_drafts_are_not_publishable(service: DraftService) -> None:

@@ -38,6 +38,8 @@ entities:
       use: [neighbours, fixed]
       avoid: [synergy]
     hashtags: ["#CornerShop", "#Refurbished"]
+    platforms: {primary: [facebook, linkedin], secondary: [x, discord]}
+    social_accounts: {facebook: summitpc, linkedin: 3}
 """
 
 CONNECTIONS = """\

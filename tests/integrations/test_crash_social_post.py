@@ -62,8 +62,27 @@ CASES = [
 ]
 
 
+PEOPLE = """\
+roles:
+  owner: Final say.
+  marketing: Writes posts.
+people:
+  olivia: {name: Olivia Owner, roles: [owner, manager]}
+  mia: {name: Mia Marketing, roles: [marketing]}
+"""
+
+# the double holds several businesses' accounts: the shop posts to its own
+ACCOUNTS = """\
+    platforms: {primary: [facebook, x]}
+    social_accounts: {facebook: summitpc, x: summitcloud}
+"""
+
+
 def promo_workspace(home: Path, zoho: ZohoServer, mixpost: MixpostServer) -> Path:
     write_workspace(home, zoho_url=zoho.url, mixpost_url=mixpost.api_url)
+    entities = home / "sops" / "entities.yaml"
+    entities.write_text(entities.read_text(encoding="utf-8") + ACCOUNTS, encoding="utf-8")
+    (home / "sops" / "people.yaml").write_text(PEOPLE, encoding="utf-8")
     (home / "sops" / "shop" / "lan_promo.yaml").write_text(PROMO, encoding="utf-8")
     templates = home / "sops" / "templates"
     templates.mkdir()
@@ -122,6 +141,7 @@ def test_worker_killed_during_social_post(
 
     posts = mixpost_server.posts
     assert len(posts) == 2, posts  # one post per draft, none twice
+    assert sorted(a["id"] for p in posts for a in p["accounts"]) == [1, 8]  # the shop's own
     bodies = sorted(p["versions"][0]["content"][0]["body"] for p in posts)
     assert bodies == sorted(d.text for d in drafts)
     assert {d.status for d in drafts} == {"published"}

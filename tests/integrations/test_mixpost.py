@@ -25,6 +25,7 @@ from sopbench.integrations.mixpost import MixpostClient, PostContent, PostVersio
 from sopbench.integrations.registry import default_clients
 from sopbench.model.workspace import Connection
 from sopbench.testing.servers import MixpostServer
+from sopbench.testing.servers.mixpost import DEFAULT_ACCOUNTS
 
 from ._support import FAST, MIXPOST_TOKEN, settings_with
 
@@ -157,7 +158,7 @@ def test_429_without_key_is_not_retried(
 
 def test_5xx_then_success(client: MixpostClient, mixpost_server: MixpostServer) -> None:
     mixpost_server.fail(times=2, status=503)
-    assert len(client.accounts()) == 11
+    assert len(client.accounts()) == len(DEFAULT_ACCOUNTS)
     assert [r.status for r in mixpost_server.requests] == [503, 503, 200]
 
 

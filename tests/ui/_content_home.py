@@ -1,7 +1,9 @@
 """A small content workspace whose Mixpost and LLM connections are local doubles.
 
 Used by the Drafts and Content page tests: one entity, a manager and a
-staff reviewer, and content SOPs that wait for review and then post.
+staff reviewer (the SOPs' ``reviewers``), a marketing person who starts the
+runs (and so may not approve their drafts), and content SOPs that wait for
+review and then post.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ entities:
       use: [neighbours, fixed]
       avoid: [synergy]
     hashtags: ["#CornerShop"]
+    platforms: {primary: [facebook, linkedin, x]}
+    social_accounts: {facebook: summitpc, linkedin: summit-federal, x: summitcloud}
 """
 
 CONNECTIONS = """\
@@ -39,7 +43,12 @@ PEOPLE = """\
 roles:
   manager: Approves things.
   staff: Reviews drafts.
+  marketing: Starts the content runs.
 people:
+  sam:
+    name: Sam Marketing
+    roles: [marketing]
+    entities: [shop]
   dana:
     name: Dana Manager
     roles: [manager]
@@ -64,6 +73,7 @@ steps:
       platforms: {platforms}
       variables: {{headline: "{{{{ inputs.headline }}}}"}}
       review: wait
+      reviewers: [manager, staff]
   - id: post
     type: social_post
     with: {{drafts: "{{{{ steps.draft.approved }}}}"}}

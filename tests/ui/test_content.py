@@ -48,8 +48,8 @@ def section(page: Page, css: str) -> str:
 def test_counts_link_to_the_drafts_page_and_posts_show_their_ids(
     make_page: PageFactory, runs: RunService, mixpost: MixpostServer
 ) -> None:
-    runs.start("two_posts", {"headline": "Open on Sunday"}, started_by="dana")
-    runs.start("one_post", {"headline": "Still in review"}, started_by="dana")
+    runs.start("two_posts", {"headline": "Open on Sunday"}, started_by="sam")
+    runs.start("one_post", {"headline": "Still in review"}, started_by="sam")
     page = make_page("content")
     content = page.ctx.content
     facebook, linkedin, waiting = content.list_drafts(entity="shop")

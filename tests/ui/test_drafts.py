@@ -61,8 +61,8 @@ def messages(page: Page) -> str:
     return text_of(page.messages)
 
 
-def start(runs: RunService, sop: str, headline: str) -> str:
-    view = runs.start(sop, {"headline": headline}, started_by="dana")
+def start(runs: RunService, sop: str, headline: str, by: str = "sam") -> str:
+    view = runs.start(sop, {"headline": headline}, started_by=by)
     assert (view.run.status, view.run.wait_kind) == ("waiting", "review"), view.as_dict()
     return view.run.id
 
@@ -178,6 +178,16 @@ def test_an_edit_after_approval_stops_publish_with_the_reason(
     assert "dana changed body (revision 2)" in messages(page)
     assert created_posts(mixpost) == []
     assert page.ctx.content.drafts.get(draft.id).status == "approved"
+    # the edited revision is approved again (by another reviewer), then it goes out
+    other = make_page("drafts", query={"draft": draft.id}, person="eve")
+    assert not button(other, "Approve").disabled
+    button(other, "Approve").click()
+    assert "Approved revision 2 as eve" in messages(other), messages(other)
+    assert button(other, "Approve").disabled  # unchanged since: nothing to approve
+    button(other, "Publish").click()
+    assert "Draft published" in messages(other), messages(other)
+    (post,) = created_posts(mixpost)
+    assert posted_body(post).startswith("Repair desk open 24/7!")
 
 
 def test_publish_waits_for_the_other_drafts_then_reject_continues_the_run(
@@ -197,6 +207,43 @@ def test_publish_waits_for_the_other_drafts_then_reject_continues_the_run(
     posts = created_posts(mixpost)
     assert len(posts) == 1 and posted_body(posts[0]) == facebook.text
     assert button(other, "Approve").disabled and button(other, "Reject").disabled
+
+
+def review_notice(page: Page) -> str:
+    """The warning shown above the decision buttons, or ""."""
+    html = one(page, "sb-draft-reviewers").value
+    _, _, notice = html.partition('class="sb-notice sb-warn sb-review-refusal">')
+    return notice.partition("</div>")[0]
+
+
+def test_the_starter_and_people_without_the_role_are_refused(
+    make_page: PageFactory, runs: RunService, mixpost: MixpostServer
+) -> None:
+    start(runs, "one_post", "Own run", by="dana")
+    (draft,) = _drafts(make_page)
+    page = make_page("drafts", query={"draft": draft.id}, person="dana")
+    reviewers = text_of(one(page, "sb-draft-reviewers"))
+    assert "Reviewers: manager, staff" in reviewers and "run started by Dana Manager" in reviewers
+    refusal = "dana started this run and cannot approve its drafts"
+    assert refusal in review_notice(page)
+    button(page, "Approve").click()
+    assert refusal in messages(page)
+    marketing = make_page("drafts", query={"draft": draft.id}, person="sam")
+    lacks = "sam lacks the role to review this draft (needs one of: manager, staff)"
+    assert lacks in review_notice(marketing)
+    button(marketing, "Reject").click()
+    assert lacks in messages(marketing)
+    assert page.ctx.content.drafts.get(draft.id).status == "in_review"
+    staff = make_page("drafts", query={"draft": draft.id}, person="eve")
+    assert review_notice(staff) == ""
+    button(staff, "Approve").click()
+    assert "Approved revision 1 as eve" in messages(staff), messages(staff)
+    started = make_page("drafts", query={"draft": draft.id}, person="dana")
+    publish_refusal = "dana started this run and cannot publish its drafts"
+    assert publish_refusal in review_notice(started)
+    button(started, "Publish").click()
+    assert publish_refusal in messages(started)
+    assert created_posts(mixpost) == []
 
 
 def test_status_and_entity_filters(make_page: PageFactory, runs: RunService) -> None:

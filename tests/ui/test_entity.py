@@ -48,7 +48,7 @@ def test_profile_shows_zone_voice_channels_and_platforms(make_page: PageFactory)
     assert "synergy" in text  # a word to avoid
     assert "status (discord)" in text
     assert "customers_email (email: customers@summitcloud.example)" in text
-    assert "primary: linkedin, x, email; secondary: youtube" in text
+    assert "primary: linkedin, x, email; secondary: youtube, discord" in text
 
 
 def test_group_entity_links_its_members(make_page: PageFactory) -> None:

@@ -47,7 +47,19 @@ DEFAULT_ACCOUNTS: list[dict[str, Any]] = [
     {"id": 9, "provider": "twitch", "name": "Summit PC LAN", "username": "summitpclan"},
     {"id": 10, "provider": "whatnot", "name": "Summit PC Deals", "username": "summitpcdeals"},
     {"id": 11, "provider": "discord", "name": "Summit PC Community", "username": "summitpc"},
+    {"id": 12, "provider": "twitter", "name": "Summit Federal", "username": "summitfederal"},
+    {"id": 13, "provider": "linkedin", "name": "Summit Cloud", "username": "summit-cloud"},
+    {"id": 14, "provider": "youtube", "name": "Summit Cloud", "username": "SummitCloud"},
+    {"id": 15, "provider": "discord", "name": "Summit Cloud Status", "username": "summitcloud"},
+    {"id": 16, "provider": "linkedin", "name": "Summit Group", "username": "summit-group"},
+    {"id": 17, "provider": "facebook_page", "name": "Summit Group", "username": "summitgroup"},
+    {"id": 18, "provider": "twitter", "name": "Summit Group", "username": "summitgroup"},
+    {"id": 19, "provider": "instagram", "name": "Summit Group", "username": "summit.group"},
 ]
+"""The accounts of the bundled workspace's businesses: every platform each entity
+of ``sops/entities.yaml`` posts to through Mixpost has that entity's own account
+(its ``social_accounts`` name them), so several businesses share a provider, as
+in a real agency's Mixpost."""
 
 
 def _now() -> str:

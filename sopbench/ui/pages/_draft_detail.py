@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import ipywidgets as widgets
 
-from sopbench.content.draft_types import EDITABLE, REVIEWABLE, Draft, Revision, published_text
+from sopbench.content.draft_types import EDITABLE, Draft, Revision, published_text
 from sopbench.content.platforms import get_platform, measure, violations
 from sopbench.errors import InputError, SopbenchError, StepFailed
 from sopbench.ui.diff import diff_html, diff_stats
@@ -164,11 +164,12 @@ class DraftDetail(widgets.VBox):
             layout={"width": "100%", "display": "" if self.draft.violations else "none"},
         )
         self.override.add_class("sb-draft-override")
+        reviewable = self.draft.reviewable  # approved and edited since counts too
         buttons = [
             self._button("Save edit", self.save, status in EDITABLE, ""),
-            self._button("Approve", self.approve, status in REVIEWABLE, "success"),
+            self._button("Approve", self.approve, reviewable, "success"),
             self._button("Request changes", self.request_changes, status in EDITABLE, "warning"),
-            self._button("Reject", self.reject, status in REVIEWABLE, "danger"),
+            self._button("Reject", self.reject, reviewable, "danger"),
             self._button("Publish", self.publish, status == "approved", "primary"),
         ]
         self.bar = progress("LLM")
@@ -178,12 +179,31 @@ class DraftDetail(widgets.VBox):
         return widgets.VBox(
             [
                 widgets.HTML("<h3>Review</h3>"),
+                self._who_may_review(reviewable),
                 self.note,
                 self.override,
                 widgets.HBox(buttons),
                 widgets.HBox([self.bar, self.working]),
             ]
         ).add_class("sb-draft-actions")
+
+    def _who_may_review(self, reviewable: bool) -> widgets.HTML:
+        """Which roles review this draft, and why the signed-in person may not (the
+        service refuses the same decisions; the buttons stay so the reason shows)."""
+        person = self.ctx.require_person()
+        status = self.draft.status
+        action = "approve" if reviewable else "publish" if status == "approved" else None
+        content = self.ctx.content
+        rules = content.review_rules(self.draft)
+        text = f"Reviewers: {esc(', '.join(rules.reviewers) or 'any role')}"
+        if rules.started_by:
+            text += f" · run started by {esc(self.ctx.person_name(rules.started_by))}"
+        refusal = action and content.review_refusal(self.draft, person, action, rules=rules)
+        if refusal:
+            text += f'<div class="sb-notice sb-warn sb-review-refusal">{esc(refusal)}</div>'
+        box = widgets.HTML(f"<p>{text}</p>")
+        box.add_class("sb-draft-reviewers")
+        return box
 
     def _signed_in(self) -> None:
         self.page.render()
