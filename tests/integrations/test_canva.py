@@ -26,7 +26,7 @@ from sopbench.integrations.http import (
     ServiceTimeout,
 )
 from sopbench.model.workspace import Connection
-from sopbench.testing.servers.canva import PNG_1X1, CanvaServer
+from sopbench.testing.servers.canva import EXPORT_PNG, CanvaServer
 
 TOKEN = "canva-oauth-access-token-XYZ987"
 
@@ -74,7 +74,7 @@ def test_autofill_then_export_then_download(server: CanvaServer, tmp_path: Path)
     assert len(export.urls) == 1
     ref = export.reference()
     assert ref["provider"] == "canva" and ref["urls"] == export.urls and ref["urls_expire_at"]
-    assert canva.download(export.urls[0]) == PNG_1X1
+    assert canva.download(export.urls[0]) == EXPORT_PNG
     autofill_polls = server.matching("GET", "/v1/autofills/")
     assert [r.status for r in autofill_polls] == [200, 200]  # in_progress, then success
     assert all(

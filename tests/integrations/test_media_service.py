@@ -20,7 +20,7 @@ from sopbench.integrations.http import ServerError
 from sopbench.integrations.video import video_factory
 from sopbench.model.workspace import Connection
 from sopbench.store import Database, open_database
-from sopbench.testing.servers.canva import PNG_1X1, CanvaServer
+from sopbench.testing.servers.canva import EXPORT_PNG, CanvaServer
 from sopbench.testing.servers.video import MP4_BYTES, VideoServer
 
 CANVA_TOKEN = "canva-media-token-ABC123456"
@@ -204,7 +204,7 @@ def test_no_paid_job_before_approval_then_canva_autofill_export(
     assert asset is not None and asset["kind"] == "canva" and asset["design_id"]
     assert asset["export"]["urls"] and not asset["blank"]
     [file] = asset["files"]
-    assert (media.settings.home / file).read_bytes() == PNG_1X1
+    assert (media.settings.home / file).read_bytes() == EXPORT_PNG
     assert done.params["decided_by"] == "morgan"
     with pytest.raises(DecisionRefused):
         media.approve(view.id, by="morgan")

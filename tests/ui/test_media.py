@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from sopbench.config import Settings, load_settings
-from sopbench.testing.servers.canva import PNG_1X1, CanvaServer
+from sopbench.testing.servers.canva import EXPORT_PNG, CanvaServer
 from sopbench.testing.servers.video import MP4_BYTES, VideoServer
 from sopbench.testing.widgets import button, find_all, text_of
 from sopbench.ui import Page
@@ -159,7 +159,7 @@ def test_a_canva_request_is_approved_by_another_manager_and_its_image_shows(
     assert done.status == "succeeded" and done.params["decided_by"] == "marco"
     asset = flat(marco, "sb-asset")
     assert done.asset and done.asset["files"][0] in asset
-    assert one(marco, "sb-asset-preview").value == PNG_1X1
+    assert one(marco, "sb-asset-preview").value == EXPORT_PNG
 
 
 def test_a_sora_request_runs_to_its_video(make_page: PageFactory, video: VideoServer) -> None:

@@ -25,15 +25,17 @@ from __future__ import annotations
 import base64
 import itertools
 import math
+import struct
 import threading
 import time
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sopbench.testing.servers._base import LocalServer, Recorded, Reply
 
-__all__ = ["PNG_1X1", "SPEC_RATE_LIMITS", "CanvaServer"]
+__all__ = ["EXPORT_PNG", "PNG_1X1", "SPEC_RATE_LIMITS", "CanvaServer"]
 
 SPEC_RATE_LIMITS: dict[str, int] = {
     "create_design": 20,
@@ -53,10 +55,35 @@ apart from the client's copy on purpose: the double must not trust the client.""
 PNG_1X1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
+
+
+def _solid_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A real PNG of one colour with a lighter band, so previews show something."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    light = bytes(min(255, c + 90) for c in rgb)
+    rows = b"".join(
+        b"\x00" + (light if height // 3 <= y < 2 * height // 3 else bytes(rgb)) * width
+        for y in range(height)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+EXPORT_PNG = _solid_png(320, 180, (31, 78, 121))
+"""What a PNG export downloads: a 320x180 image (thumbnails stay 1x1)."""
 _EXPORT_TYPES = {"pdf", "jpg", "png", "gif", "pptx", "mp4", "csv", "html_bundle", "svg"}
 _FIELD_TYPES = {"text", "image", "video", "chart", "sheet"}
 _FILE_BYTES = {
-    "png": PNG_1X1,
+    "png": EXPORT_PNG,
     "pdf": b"%PDF-1.4\n% sopbench double\n%%EOF\n",
     "mp4": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom",
 }

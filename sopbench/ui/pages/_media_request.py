@@ -9,6 +9,7 @@ of a local image.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +76,7 @@ class MediaRequestDetail(widgets.VBox):
             rows.append(("Overrides", f"<code>{esc(overrides)}</code>"))
         if v.params.get("decided_by"):
             who = ctx.person_name(str(v.params["decided_by"]))
-            rows.append(("Decided by", f"{esc(who)} at {esc(v.params.get('decided_at'))}"))
+            rows.append(("Decided by", f"{esc(who)} at {esc(_when(v.params.get('decided_at')))}"))
         if v.run_id:
             rows.append(("Run", link(ctx.link("history", run=v.run_id), v.run_id)))
         if v.job_id:
@@ -162,6 +163,14 @@ class MediaRequestDetail(widgets.VBox):
         html.add_class("sb-asset")
         previews = [p for p in (_preview(home, f) for f in files) if p is not None]
         return widgets.VBox([html, *previews])
+
+
+def _when(text: object) -> str:
+    """A stored ISO time as the dashboard shows times."""
+    try:
+        return fmt_time(datetime.fromisoformat(str(text)))
+    except ValueError:
+        return "" if text is None else str(text)
 
 
 def _preview(home: Path, name: str) -> widgets.Image | None:
