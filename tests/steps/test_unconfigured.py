@@ -2,7 +2,7 @@
 
 CRM writes (Zoho), Discord and email notifications, social posts and media
 jobs need a connection, a secret or an integration client; LLM drafts need
-``SOPBENCH_LLM_URL`` and template drafts need the template.
+``SOPBENCH_LLM_URL`` or the embedded model, and template drafts need the template.
 Without them a real run fails with a message naming the missing piece and
 what to do; nothing is sent anywhere. A dry-run simulates them.
 """
@@ -10,9 +10,29 @@ what to do; nothing is sent anywhere. A dry-run simulates them.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from engine.support import Bench
+from engine.support import Bench, build_home, environ
+
+from sopbench.config import load_settings
+from sopbench.library import load_workspace
+from sopbench.services.runs import RunService
+from sopbench.store import Database
+from sopbench.testing.recorder import Recorder
+
+
+@pytest.fixture
+def bench(
+    tmp_path: Path, database: Database, db_url: str, recorder: Recorder, sop_sources: list[Path]
+) -> Bench:
+    """No LLM URL and no usable embedded model: the machine has no LLM at all."""
+    home = build_home(tmp_path, sop_sources, recorder.url)
+    env = {**environ(db_url), "SOPBENCH_LLM_MODEL_FILE": str(tmp_path / "missing.gguf")}
+    settings = load_settings(home, environ=env)
+    service = RunService(settings, workspace=load_workspace(home), database=database)
+    return Bench(home, settings, service, database, recorder)
+
 
 CASES = {
     "crm_create_task": ("task", r"connection 'zoho' is not configured.*sops/connections\.yaml"),
@@ -26,8 +46,7 @@ CASES = {
     "content_generate": ("draft", r"no content template named 'new_stock' \(templates live in "),
     "content_prompt": (
         "draft",
-        r"no LLM server is configured \(set SOPBENCH_LLM_URL to an OpenAI-compatible server"
-        r".*or use content templates, which need no LLM\)",
+        r"the embedded LLM's model file .*missing\.gguf does not exist.*SOPBENCH_LLM_URL",
     ),
     "social_post": ("post", r"`mixpost` connection.*sops/connections\.yaml.*sopbench sandbox"),
 }
