@@ -184,8 +184,22 @@ class TaskDetail:
                 subject = given.get("subject") if isinstance(given, dict) else None
                 if subject is not None:
                     parts.append(widgets.HTML("<h4>Subject</h4>" + _pre(subject)))
+                    parts.extend(self._subject_drafts(subject))
                 parts.append(widgets.HTML("<h4>The step was given</h4>" + _pre(given)))
         return widgets.VBox(parts).add_class("sb-subject")
+
+    def _subject_drafts(self, subject: Any) -> list[widgets.Widget]:
+        """A subject that lists drafts (an approval of generated content): their texts."""
+        ids = [i for i in subject if isinstance(i, str)] if isinstance(subject, list) else []
+        if not ids or not all(i.startswith("drf_") for i in ids):
+            return []
+        return [
+            widgets.HTML(
+                f"<h4>Draft {link(self.ctx.link('drafts', draft=d.id), d.id)} "
+                f"({esc(d.platform)}, {esc(d.status)})</h4>" + _pre(d.body)
+            )
+            for d in self.ctx.content.drafts.find(ids=ids)
+        ]
 
     def _drafts(self) -> list[widgets.Widget]:
         """The draft texts a review task is about (drafts of this run and step)."""
