@@ -19,13 +19,17 @@ def test_home_lists_entities_with_their_sop_counts(make_page: PageFactory) -> No
 def test_home_counts_waiting_runs_and_what_needs_the_reviewer(
     make_page: PageFactory, runs: RunService
 ) -> None:
-    sop = next(s for s in runs.workspace.sops.values() if any(st.type == "approval" for st in s.steps))
+    sop = next(
+        s for s in runs.workspace.sops.values() if any(st.type == "approval" for st in s.steps)
+    )
     view = runs.start(sop.sop_id, sop.examples[0] if sop.examples else {}, started_by="olivia")
     assert view.run.status == "waiting", view.as_dict()
     approvers = [t for t in runs.tasks(status="open")]
     assert approvers, "the run should wait on a human task"
     deciders = [
-        pid for pid in runs.workspace.people.people if runs.tasks(person=pid)  # type: ignore[union-attr]
+        pid
+        for pid in runs.workspace.people.people
+        if runs.tasks(person=pid)  # type: ignore[union-attr]
     ]
     assert deciders
     text = text_of(make_page("home", person=deciders[0]))
