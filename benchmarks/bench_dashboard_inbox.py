@@ -13,7 +13,12 @@ whose only step is an approval); the rest are copies of those runs and
 tasks under new ids (starting 10,000 runs one by one would take minutes
 and measure the engine, not the page).
 
-    python benchmarks/bench_dashboard_inbox.py [--tasks 10000]
+With ``--browser`` the same two workspaces are also served by a real
+``sopbench serve`` (Voilà, one preheated kernel per page) and Debian chromium
+measures, signed in as the reviewer, navigation start until the inbox table
+shows its first row (or its empty message): what a reviewer waits for.
+
+    python benchmarks/bench_dashboard_inbox.py [--tasks 10000] [--browser]
 """
 
 from __future__ import annotations
@@ -147,9 +152,46 @@ def _measure(home: Path) -> dict[str, Any]:
     }
 
 
+def _browser(home: Path, rounds: int = 5) -> dict[str, Any]:
+    """Median ms from navigation to the inbox's first row (or empty text) in chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from sopbench.config import load_settings
+    from sopbench.services.dashboard import DashboardOptions, DashboardServer
+    from sopbench.services.users import AccessService
+    from sopbench.testing.browser import admit, launch, open_page, sign_in
+
+    settings = load_settings(home, environ={"SOPBENCH_SANDBOX_FILE": "off"})
+    access = AccessService(settings)
+    access.set_code(PERSON, "bench-code-2026")
+    access.close()
+    times = []
+    with (
+        DashboardServer(settings, DashboardOptions(pool_size=1)) as server,
+        sync_playwright() as pw,
+    ):
+        browser = launch(pw)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        admit(context, server.base_url, server.token)
+        page = context.new_page()
+        open_page(page, server.url("approvals", with_token=False), timeout_ms=180_000)
+        sign_in(page, PERSON, "bench-code-2026", timeout_ms=180_000)
+        for _ in range(rounds):
+            time.sleep(8)  # let the pool preheat the next kernel, as between reviewers' clicks
+            started = time.perf_counter()
+            open_page(page, server.url("approvals", with_token=False), timeout_ms=180_000)
+            page.locator(".sb-table-inbox .sb-row-action, .sb-table-inbox i").first.wait_for(
+                state="visible", timeout=180_000
+            )
+            times.append((time.perf_counter() - started) * 1000)
+        browser.close()
+    return {"first_row_ms": round(statistics.median(times)), "rounds_ms": [round(t) for t in times]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--browser", action="store_true", help="also measure in chromium")
     args = parser.parse_args()
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -161,6 +203,14 @@ def main() -> int:
             results[label].update(_measure(home))
             assert results[label]["total"] == count
             assert results[label]["shown"] == min(20, count)
+            if args.browser and label != "one_page":
+                results[label]["browser"] = _browser(home)
+        if args.browser:
+            ratio = (
+                results["full"]["browser"]["first_row_ms"]
+                / results["empty"]["browser"]["first_row_ms"]
+            )
+            results["browser_full_vs_empty"] = round(ratio, 2)
     # full vs empty is the issue's target; full vs one page (the same 20 rows
     # on screen) isolates what the 10,000-task backlog itself costs.
     for base in ("empty", "one_page"):
