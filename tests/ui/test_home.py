@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sopbench.services.runs import RunService
 from sopbench.testing.widgets import text_of
-
 from tests.ui.conftest import PageFactory
 
 

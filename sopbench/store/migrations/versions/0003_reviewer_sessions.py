@@ -34,9 +34,7 @@ def upgrade() -> None:
         sa.Column("expires_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("key_hash", name=op.f("pk_reviewer_sessions")),
     )
-    op.create_index(
-        op.f("ix_reviewer_sessions_expires_at"), "reviewer_sessions", ["expires_at"]
-    )
+    op.create_index(op.f("ix_reviewer_sessions_expires_at"), "reviewer_sessions", ["expires_at"])
 
 
 def downgrade() -> None:
