@@ -15,7 +15,7 @@ drives Debian chromium through Playwright:
   is preheated, so all but two sessions wait for a kernel started on
   demand: on 2 cores this measures kernel start-up under contention.
 
-    python benchmarks/bench_dashboard.py [--rounds 3] [--sessions 20]
+    python benchmarks/bench_dashboard.py [--rounds 3] [--sessions 20] [--pool-size 1]
 """
 
 from __future__ import annotations
@@ -156,9 +156,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--skip-pages", action="store_true", help="only the sessions burst")
+    parser.add_argument(
+        "--pool-size", type=int, default=1, help="preheated kernels per page (sopbench serve's)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
-        with live_dashboard(Path(tmp) / "home", sops=bundled("sops")) as live:
+        home = Path(tmp) / "home"
+        with live_dashboard(home, sops=bundled("sops"), pool_size=args.pool_size) as live:
             seed(live.settings)
             if not args.skip_pages:
                 pages = first_widget(live, args.rounds)
