@@ -159,17 +159,24 @@ def main() -> None:
     parser.add_argument(
         "--pool-size", type=int, default=1, help="preheated kernels per page (sopbench serve's)"
     )
+    parser.add_argument(
+        "--page-pool", action="append", default=[], metavar="PAGE=N", help="as sopbench serve's"
+    )
+    parser.add_argument("--settle", type=float, default=SETTLE_S, help="seconds before the burst")
     args = parser.parse_args()
+    pools = {p.split("=")[0]: int(p.split("=")[1]) for p in args.page_pool}
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         home = Path(tmp) / "home"
-        with live_dashboard(home, sops=bundled("sops"), pool_size=args.pool_size) as live:
+        with live_dashboard(
+            home, sops=bundled("sops"), pool_size=args.pool_size, page_pools=pools
+        ) as live:
             seed(live.settings)
             if not args.skip_pages:
                 pages = first_widget(live, args.rounds)
                 print(json.dumps({"first_widget": pages}, indent=2), flush=True)
             if args.sessions <= 0:
                 return
-            time.sleep(SETTLE_S)
+            time.sleep(args.settle)
             burst = asyncio.run(_burst(live, args.sessions))
             print(json.dumps({"burst": burst}, indent=2))
             log = live.settings.state_dir / "dashboard.log"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from sopbench.cli._common import cli, settings_of
+from sopbench.errors import UsageError
 
 if TYPE_CHECKING:
     from sopbench.services.dashboard import DashboardServer
@@ -45,6 +46,13 @@ if TYPE_CHECKING:
     help="Also start the local doubles of every outside service (sopbench sandbox).",
 )
 @click.option(
+    "--page-pool",
+    "page_pools",
+    multiple=True,
+    metavar="PAGE=N",
+    help="Preheated kernels for one page, e.g. approvals=10 (repeatable).",
+)
+@click.option(
     "--no-llm",
     is_flag=True,
     help="Do not start the embedded LLM (templates still work; LLM drafts fail).",
@@ -57,6 +65,7 @@ def serve(
     cull_idle: int,
     trusted_proxy: bool,
     with_sandbox: bool,
+    page_pools: tuple[str, ...],
     no_llm: bool,
 ) -> int:
     """Serve the dashboard until Ctrl-C or SIGTERM.
@@ -70,6 +79,7 @@ def serve(
     from sopbench.services.dashboard import DashboardOptions, DashboardServer
     from sopbench.services.workspace import init_workspace
 
+    pools = _page_pools(page_pools)  # a usage error before anything starts
     settings = settings_of(ctx)
     init_workspace(settings)  # database at head, reports/ present
     stop = threading.Event()
@@ -96,6 +106,7 @@ def serve(
                 cull_idle_seconds=cull_idle,
                 trusted_proxy=trusted_proxy,
                 llm_url=llm_url,
+                page_pools=pools,
             )
             server = stack.enter_context(DashboardServer(settings, options))
             click.echo(f"dashboard: {server.login_url('home')}")
@@ -152,6 +163,16 @@ def _embedded_llm(stack: ExitStack) -> str | None:
     llm = stack.enter_context(start_embedded())
     click.echo(f"llm: embedded {llm.model} at {llm.base_url} (loaded in {llm.load_seconds:.1f} s)")
     return llm.base_url
+
+
+def _page_pools(values: tuple[str, ...]) -> dict[str, int]:
+    pools = {}
+    for value in values:
+        page, sep, size = value.partition("=")
+        if not sep or not size.strip().isdigit():
+            raise UsageError(f"--page-pool takes PAGE=N, not {value!r}", hint="e.g. approvals=10")
+        pools[page.strip()] = int(size)
+    return pools
 
 
 def _display(url: str) -> str:

@@ -14,6 +14,7 @@ signed-in reviewer; behind a trusted auth proxy also ``X-Forwarded-User``.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -21,7 +22,8 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -61,6 +63,8 @@ class DashboardOptions:
     start_timeout: float = 60.0
     llm_url: str | None = None
     """An LLM server the page kernels should use (e.g. the embedded one serve started)."""
+    page_pools: Mapping[str, int] = field(default_factory=dict)
+    """Preheated kernels for particular pages (``{"approvals": 10}``), beyond ``pool_size``."""
 
 
 def free_port() -> int:
@@ -140,7 +144,21 @@ class DashboardServer:
             # for them rather than failing the page after jupyter's 60 s default.
             "--MappingKernelManager.kernel_info_timeout=180",
             f"--VoilaConfiguration.http_header_envs={headers!r}",
+            *self._pool_config(),
         ]
+
+    def _pool_config(self) -> list[str]:
+        if not self.options.page_pools:
+            return []
+        unknown = sorted(set(self.options.page_pools) - set(PAGES))
+        if unknown:
+            raise ConfigError(
+                f"no dashboard page {', '.join(unknown)}", hint=f"pages: {', '.join(PAGES)}"
+            )
+        pools: dict[str, dict[str, int]] = {"default": {"pool_size": self.options.pool_size}}
+        for page, size in self.options.page_pools.items():
+            pools[f"{page}.ipynb"] = {"pool_size": max(size, 0)}
+        return [f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}"]
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)

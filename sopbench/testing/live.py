@@ -84,6 +84,7 @@ def live_dashboard(
     codes: Mapping[str, str] = DEFAULT_CODES,
     pool_size: int = 1,
     sandbox: bool = True,
+    page_pools: Mapping[str, int] | None = None,
 ) -> Iterator[LiveDashboard]:
     """Start the dashboard over a copy of ``sops`` in ``home``; stop everything after."""
     from sopbench.library import load_workspace
@@ -100,7 +101,10 @@ def live_dashboard(
             doubles = {s.name: s.server for s in runner.started}
             settings = load_settings(home, environ={})  # now with the sandbox overlay
         server = DashboardServer(
-            settings, DashboardOptions(pool_size=pool_size, start_timeout=120.0)
+            settings,
+            DashboardOptions(
+                pool_size=pool_size, start_timeout=120.0, page_pools=dict(page_pools or {})
+            ),
         )
         stack.enter_context(server)
         yield LiveDashboard(settings, server, doubles, dict(codes))

@@ -5,6 +5,7 @@ The browser side (widgets visible, clicks) is in ``tests/ui/browser``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -166,3 +167,24 @@ def test_serve_notices_voila_dying(settings: Settings) -> None:
         assert server.healthy()
         os.killpg(server.process.pid, signal.SIGKILL)
         assert watch(server, stop, every=0.2) is False
+
+
+def test_page_pools_reach_voila_and_unknown_pages_are_refused(settings: Settings) -> None:
+    server = DashboardServer(
+        settings, DashboardOptions(pool_size=1, page_pools={"approvals": 10, "home": 4})
+    )
+    (pools,) = [a for a in server.command() if a.startswith("--VoilaKernelManager.")]
+    assert json.loads(pools.split("=", 1)[1]) == {
+        "default": {"pool_size": 1},
+        "approvals.ipynb": {"pool_size": 10},
+        "home.ipynb": {"pool_size": 4},
+    }
+    bad = DashboardServer(settings, DashboardOptions(page_pools={"inbox": 3}))
+    with pytest.raises(ConfigError, match="no dashboard page inbox"):
+        bad.command()
+
+
+def test_serve_refuses_a_malformed_page_pool(settings: Settings) -> None:
+    from sopbench.cli import main
+
+    assert main(["--home", str(settings.home), "serve", "--page-pool", "approvals"]) == 2
