@@ -23,6 +23,7 @@ in the 401 message (``echo_key``, to prove clients redact it).
 
 from __future__ import annotations
 
+import base64
 import itertools
 import threading
 import time
@@ -39,7 +40,11 @@ _SECONDS = {"4", "8", "12"}
 _SIZES = {"720x1280", "1280x720", "1024x1792", "1792x1024"}
 _VARIANTS = {
     "video": ("video/mp4", MP4_BYTES),
-    "thumbnail": ("image/webp", b"RIFF\x00\x00\x00\x00WEBPVP8 "),
+    # a real (1x1, lossless) WebP, so a dashboard preview decodes
+    "thumbnail": (
+        "image/webp",
+        base64.b64decode("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA=="),
+    ),
     "spritesheet": ("image/jpeg", b"\xff\xd8\xff\xe0sopbench\xff\xd9"),
 }
 
