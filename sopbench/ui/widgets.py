@@ -23,7 +23,6 @@ __all__ = [
     "esc",
     "fmt_time",
     "link",
-    "not_found",
     "notice",
     "progress",
 ]
@@ -50,21 +49,6 @@ def notice(text: str, kind: str = "info") -> widgets.HTML:
     box = widgets.HTML(f'<div class="sb-notice sb-{esc(kind)}">{esc(text)}</div>')
     box.add_class(f"sb-notice-{kind}")
     return box
-
-
-def not_found(what: str, ident: str, back: str, back_text: str) -> widgets.VBox:
-    """The clear view for an unknown id, with a way back."""
-    view = widgets.VBox(
-        [
-            widgets.HTML(f"<h2>{esc(what)} not found</h2>"),
-            widgets.HTML(
-                f"<p>There is no {esc(what.lower())} <code>{esc(ident)}</code> in this "
-                f"workspace.</p><p>{link(back, back_text)}</p>"
-            ),
-        ]
-    )
-    view.add_class("sb-not-found")
-    return view
 
 
 def progress(description: str) -> widgets.IntProgress:

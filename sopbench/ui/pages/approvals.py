@@ -17,6 +17,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from sopbench.content.draft_types import Draft
 from sopbench.errors import AlreadyDecided, SopbenchError
 from sopbench.ui.app import Page
 from sopbench.ui.forms import FormFields
@@ -193,24 +194,20 @@ class TaskDetail:
         ids = [i for i in subject if isinstance(i, str)] if isinstance(subject, list) else []
         if not ids or not all(i.startswith("drf_") for i in ids):
             return []
-        return [
-            widgets.HTML(
-                f"<h4>Draft {link(self.ctx.link('drafts', draft=d.id), d.id)} "
-                f"({esc(d.platform)}, {esc(d.status)})</h4>" + _pre(d.body)
-            )
-            for d in self.ctx.content.drafts.find(ids=ids)
-        ]
+        return [self._draft_view(d) for d in self.ctx.content.drafts.find(ids=ids)]
+
+    def _draft_view(self, draft: Draft) -> widgets.HTML:
+        href = self.ctx.link("drafts", draft=draft.id)
+        return widgets.HTML(
+            f"<h4>Draft {link(href, draft.id)} ({esc(draft.platform)}, {esc(draft.status)})</h4>"
+            + _pre(draft.body)
+        )
 
     def _drafts(self) -> list[widgets.Widget]:
         """The draft texts a review task is about (drafts of this run and step)."""
         found = self.ctx.content.drafts.find(run_id=self.run.id)
         return [
-            widgets.HTML(
-                f"<h4>Draft {link(self.ctx.link('drafts', draft=d.id), d.id)} "
-                f"({esc(d.platform)})</h4>" + _pre(d.body)
-            )
-            for d in found
-            if d.source_step in (None, self.task["step_path"])
+            self._draft_view(d) for d in found if d.source_step in (None, self.task["step_path"])
         ]
 
     def _votes(self) -> widgets.HTML:
