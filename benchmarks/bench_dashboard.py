@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 from playwright.sync_api import sync_playwright
@@ -44,6 +45,7 @@ from sopbench.testing.browser import (
     open_page,
     sign_in,
 )
+from sopbench.testing.headless import HeadlessSession, SessionFailed, SessionResult
 from sopbench.testing.live import LiveDashboard, live_dashboard
 from sopbench.testing.showcase import seed
 from sopbench.ui.identity import browser_key
@@ -107,6 +109,92 @@ async def _bind(browser: Any, live: LiveDashboard, person: str) -> Any:
     return context
 
 
+def _session(live: LiveDashboard, person: str) -> HeadlessSession:
+    """A new browser's session (Voilà login cookie), bound to ``person`` through the service."""
+    from sopbench.services.users import AccessService
+
+    session = HeadlessSession.admitted(
+        live.server.base_url, live.server.token, timeout=SESSION_TIMEOUT_MS / 1000
+    )
+    key = browser_key(session.cookie_header)
+    assert key is not None
+    access = AccessService(live.settings)
+    try:
+        access.bind(key, person)
+    finally:
+        access.close()
+    return session
+
+
+async def _headless_burst(
+    live: LiveDashboard, sessions: int, in_browser: int = 0
+) -> dict[str, Any]:
+    """``sessions`` reviewers at once, each its own cookie jar, over HTTP + the kernel
+    websocket; the first ``in_browser`` of them are chromium tabs instead (what a
+    reviewer sees during the rush, with the browser on the server's cores)."""
+    people = _people(live)
+    names = _display_names(live)
+    browsers = [_session(live, people[i % len(people)]) for i in range(in_browser, sessions)]
+    wrong: list[str] = []
+    drawn: list[float] = []
+
+    async def one(i: int) -> SessionResult | None:
+        name = "approvals" if i % 2 == 0 else "home"
+        try:
+            result = await browsers[i - in_browser].open(live.url(name, token=False), name)
+        except (SessionFailed, TimeoutError, httpx.HTTPError) as exc:
+            print(f"session {i}: {exc!r}", flush=True)
+            return None
+        expected = names[people[i % len(people)]]
+        if result.signed_in_as != expected:
+            wrong.append(f"session {i}: expected {expected}, page says {result.signed_in_as}")
+            return None
+        return result
+
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(
+            executable_path=str(find_chromium()), args=CHROMIUM_ARGS
+        )
+        tabs = [await _bind(chromium, live, people[i % len(people)]) for i in range(in_browser)]
+
+        async def tab(i: int) -> None:
+            page = await tabs[i].new_page()
+            name = "approvals" if i % 2 == 0 else "home"
+            started = time.perf_counter()
+            await page.goto(live.url(name, token=False), wait_until="domcontentloaded")
+            await page.locator(PAGE_ROOT).first.wait_for(
+                state="visible", timeout=SESSION_TIMEOUT_MS
+            )
+            expected = names[people[i % len(people)]]
+            await page.get_by_text(f"signed in as {expected}").wait_for(timeout=SESSION_TIMEOUT_MS)
+            drawn.append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        results = await asyncio.gather(
+            *(one(i) for i in range(in_browser, sessions)), *(tab(i) for i in range(in_browser))
+        )
+        total = (time.perf_counter() - started) * 1000
+        await chromium.close()
+    done = [r for r in results if isinstance(r, SessionResult)]
+    summary: dict[str, Any] = {"client": "headless", "sessions": sessions}
+    summary["failed"] = sessions - in_browser - len(done)
+    summary["wrong_person"] = wrong
+    summary["total_ms"] = round(total)
+    if done:
+        states = [r.states_ms for r in done]
+        html = [r.html_ms for r in done]
+        summary.update(
+            html_p50_ms=round(_pct(html, 0.5)),
+            p50_ms=round(_pct(states, 0.5)),
+            p95_ms=round(_pct(states, 0.95)),
+            max_ms=round(max(states)),
+            min_ms=round(min(states)),
+        )
+    if in_browser:
+        summary["chromium_tabs_ms"] = [round(x) for x in drawn]
+    return summary
+
+
 async def _burst(live: LiveDashboard, sessions: int) -> dict[str, Any]:
     people = _people(live)
     async with async_playwright() as pw:
@@ -151,6 +239,13 @@ def _people(live: LiveDashboard) -> list[str]:
     return sorted(roster.people) if roster else ["olivia"]
 
 
+def _display_names(live: LiveDashboard) -> dict[str, str]:
+    from sopbench.library import load_workspace
+
+    roster = load_workspace(live.settings.home).people
+    return {pid: p.name for pid, p in roster.people.items()} if roster else {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=3)
@@ -162,13 +257,25 @@ def main() -> None:
     parser.add_argument(
         "--page-pool", action="append", default=[], metavar="PAGE=N", help="as sopbench serve's"
     )
+    parser.add_argument("--refill-delay", type=float, default=1.0, help="as --pool-refill-delay")
+    parser.add_argument(
+        "--client",
+        choices=("headless", "mixed", "chromium"),
+        default="mixed",
+        help="the burst's sessions: HTTP + kernel websocket; the same with one chromium tab; "
+        "or all chromium tabs on this machine",
+    )
     parser.add_argument("--settle", type=float, default=SETTLE_S, help="seconds before the burst")
     args = parser.parse_args()
     pools = {p.split("=")[0]: int(p.split("=")[1]) for p in args.page_pool}
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         home = Path(tmp) / "home"
         with live_dashboard(
-            home, sops=bundled("sops"), pool_size=args.pool_size, page_pools=pools
+            home,
+            sops=bundled("sops"),
+            pool_size=args.pool_size,
+            page_pools=pools,
+            pool_refill_delay=args.refill_delay,
         ) as live:
             seed(live.settings)
             if not args.skip_pages:
@@ -177,7 +284,11 @@ def main() -> None:
             if args.sessions <= 0:
                 return
             time.sleep(args.settle)
-            burst = asyncio.run(_burst(live, args.sessions))
+            if args.client == "chromium":
+                burst = asyncio.run(_burst(live, args.sessions))
+            else:
+                tabs = 1 if args.client == "mixed" else 0
+                burst = asyncio.run(_headless_burst(live, args.sessions, tabs))
             print(json.dumps({"burst": burst}, indent=2))
             log = live.settings.state_dir / "dashboard.log"
             errors = [line for line in log.read_text().splitlines() if "ERROR" in line]

@@ -53,6 +53,14 @@ if TYPE_CHECKING:
     help="Preheated kernels for one page, e.g. approvals=10 (repeatable).",
 )
 @click.option(
+    "--pool-refill-delay",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds before a taken preheated kernel is replaced; a few seconds keep "
+    "replacements from slowing a rush of reviewers down.",
+)
+@click.option(
     "--no-llm",
     is_flag=True,
     help="Do not start the embedded LLM (templates still work; LLM drafts fail).",
@@ -66,6 +74,7 @@ def serve(
     trusted_proxy: bool,
     with_sandbox: bool,
     page_pools: tuple[str, ...],
+    pool_refill_delay: float,
     no_llm: bool,
 ) -> int:
     """Serve the dashboard until Ctrl-C or SIGTERM.
@@ -107,6 +116,7 @@ def serve(
                 trusted_proxy=trusted_proxy,
                 llm_url=llm_url,
                 page_pools=pools,
+                pool_refill_delay=pool_refill_delay,
             )
             server = stack.enter_context(DashboardServer(settings, options))
             click.echo(f"dashboard: {server.login_url('home')}")

@@ -65,6 +65,10 @@ class DashboardOptions:
     """An LLM server the page kernels should use (e.g. the embedded one serve started)."""
     page_pools: Mapping[str, int] = field(default_factory=dict)
     """Preheated kernels for particular pages (``{"approvals": 10}``), beyond ``pool_size``."""
+    pool_refill_delay: float = 1.0
+    """Seconds after a pool kernel is taken before its replacement starts (Voilà's
+    ``fill_delay``). On a small machine a burst of reviewers is served faster when
+    the replacements start after the burst instead of competing with it."""
 
 
 def free_port() -> int:
@@ -137,12 +141,17 @@ class DashboardServer:
             "--show_tracebacks=False",
             f"--preheat_kernel={self.options.pool_size > 0}",
             f"--pool_size={max(self.options.pool_size, 0)}",
+            f"--VoilaKernelManager.fill_delay={max(self.options.pool_refill_delay, 0.0)}",
             f"--MappingKernelManager.cull_idle_timeout={cull}",
             f"--MappingKernelManager.cull_interval={max(cull // 4, 10)}",
             "--MappingKernelManager.cull_connected=False",
             # Many reviewers at once on a small machine start kernels slowly; wait
             # for them rather than failing the page after jupyter's 60 s default.
             "--MappingKernelManager.kernel_info_timeout=180",
+            # A busy machine delivers a page's widget messages late; with nbclient's
+            # 4 s default Voilà then drops the cell's output and the page is blank.
+            "--VoilaExecutor.iopub_timeout=120",
+            "--VoilaExecutor.startup_timeout=180",  # as kernel_info_timeout, for pool kernels
             f"--VoilaConfiguration.http_header_envs={headers!r}",
             *self._pool_config(),
         ]

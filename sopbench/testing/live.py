@@ -85,6 +85,7 @@ def live_dashboard(
     pool_size: int = 1,
     sandbox: bool = True,
     page_pools: Mapping[str, int] | None = None,
+    pool_refill_delay: float = 1.0,
 ) -> Iterator[LiveDashboard]:
     """Start the dashboard over a copy of ``sops`` in ``home``; stop everything after."""
     from sopbench.library import load_workspace
@@ -103,7 +104,10 @@ def live_dashboard(
         server = DashboardServer(
             settings,
             DashboardOptions(
-                pool_size=pool_size, start_timeout=120.0, page_pools=dict(page_pools or {})
+                pool_size=pool_size,
+                start_timeout=120.0,
+                page_pools=dict(page_pools or {}),
+                pool_refill_delay=pool_refill_delay,
             ),
         )
         stack.enter_context(server)

@@ -103,7 +103,10 @@ def test_serve_command_prints_the_url_and_stops_on_sigterm(settings: Settings) -
     env = {**os.environ, "SOPBENCH_SANDBOX_FILE": "off", "PYTHONUNBUFFERED": "1"}
     env.pop("SOPBENCH_DB_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-c", ENTRY, "--home", str(settings.home), "serve", "--pool-size", "0"],
+        [
+            *(sys.executable, "-c", ENTRY, "--home", str(settings.home), "serve"),
+            *("--pool-size", "0", "--pool-refill-delay", "7.5"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -125,6 +128,7 @@ def test_serve_command_prints_the_url_and_stops_on_sigterm(settings: Settings) -
             assert page.history[0].cookies and any(
                 name.startswith("username-") for name in browser.cookies
             )
+        assert "--VoilaKernelManager.fill_delay=7.5" in _voila_arguments(settings.home)
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=30)
     finally:
@@ -132,6 +136,18 @@ def test_serve_command_prints_the_url_and_stops_on_sigterm(settings: Settings) -
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 0, err
     assert "dashboard stopped" in err and "Traceback" not in err
+
+
+def _voila_arguments(home: Path) -> list[str]:
+    """The command line of the Voilà process serving ``home``'s pages."""
+    for entry in Path("/proc").iterdir():
+        try:
+            arguments = (entry / "cmdline").read_bytes().decode().split("\0")
+        except (OSError, ValueError):
+            continue  # not a process, or one that ended meanwhile
+        if "voila" in arguments and any(str(home) in a for a in arguments):
+            return arguments
+    raise AssertionError(f"no Voilà process serves {home}")
 
 
 def test_page_kernels_get_the_llm_serve_started(settings: Settings) -> None:
@@ -173,7 +189,7 @@ def test_page_pools_reach_voila_and_unknown_pages_are_refused(settings: Settings
     server = DashboardServer(
         settings, DashboardOptions(pool_size=1, page_pools={"approvals": 10, "home": 4})
     )
-    (pools,) = [a for a in server.command() if a.startswith("--VoilaKernelManager.")]
+    (pools,) = [a for a in server.command() if a.startswith("--VoilaKernelManager.kernel_pools")]
     assert json.loads(pools.split("=", 1)[1]) == {
         "default": {"pool_size": 1},
         "approvals.ipynb": {"pool_size": 10},
@@ -188,3 +204,14 @@ def test_serve_refuses_a_malformed_page_pool(settings: Settings) -> None:
     from sopbench.cli import main
 
     assert main(["--home", str(settings.home), "serve", "--page-pool", "approvals"]) == 2
+
+
+def test_a_busy_machine_waits_for_kernels_instead_of_blanking_pages(settings: Settings) -> None:
+    # Measured with 20 reviewers at once on 2 cores: with nbclient's 4 s IOPub
+    # default Voilà dropped a page's widgets (a blank page, no error), and pool
+    # kernels hit the 60 s start-up limit while 28 kernels preheated.
+    command = DashboardServer(settings, DashboardOptions(pool_refill_delay=20)).command()
+    assert "--VoilaExecutor.iopub_timeout=120" in command
+    assert "--VoilaExecutor.startup_timeout=180" in command
+    assert "--MappingKernelManager.kernel_info_timeout=180" in command
+    assert "--VoilaKernelManager.fill_delay=20" in command
