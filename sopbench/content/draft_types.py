@@ -23,6 +23,7 @@ __all__ = [
     "Reviser",
     "Revision",
     "draft_id_for",
+    "draft_of",
     "fingerprint",
     "published_text",
     "revision_of",
@@ -189,4 +190,31 @@ def revision_of(row: Any) -> Revision:
         author=str(row["author"]),
         note=row["note"],
         created_at=row["created_at"],
+    )
+
+
+def draft_of(
+    row: Any, current: Revision, revisions: list[Revision], comments: list[dict[str, Any]]
+) -> Draft:
+    """A :class:`Draft` from its ``drafts`` row and the revisions loaded with it."""
+    return Draft(
+        id=row["id"],
+        entity=row["entity"],
+        platform=row["platform"],
+        account=row["account"],
+        status=row["status"],
+        revision=int(row["revision"]),
+        version=int(row["version"]),
+        source_run_id=row["source_run_id"],
+        source_step=row["source_step"],
+        publish_at=row["publish_at"],
+        approved_fingerprint=row["approved_fingerprint"],
+        approved_by=row["approved_by"],
+        approved_at=row["approved_at"],
+        post_id=row["post_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        current=current,
+        revisions=revisions,
+        comments=comments,
     )

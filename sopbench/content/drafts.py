@@ -41,6 +41,7 @@ from sopbench.content.draft_types import (
     Reviser,
     Revision,
     draft_id_for,
+    draft_of,
     fingerprint,
     published_text,
     revision_of,
@@ -104,27 +105,7 @@ class DraftService:
                     .order_by(draft_comments.c.id)
                 ).mappings()
             ]
-        return Draft(
-            id=row["id"],
-            entity=row["entity"],
-            platform=row["platform"],
-            account=row["account"],
-            status=row["status"],
-            revision=int(row["revision"]),
-            version=int(row["version"]),
-            source_run_id=row["source_run_id"],
-            source_step=row["source_step"],
-            publish_at=row["publish_at"],
-            approved_fingerprint=row["approved_fingerprint"],
-            approved_by=row["approved_by"],
-            approved_at=row["approved_at"],
-            post_id=row["post_id"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            current=current,
-            revisions=history if full else [],
-            comments=comments,
-        )
+        return draft_of(row, current, history if full else [], comments)
 
     def get(self, draft_id: str, *, full: bool = True) -> Draft:
         with self.db.read() as conn:
@@ -139,7 +120,7 @@ class DraftService:
         ids: Iterable[str] | None = None,
         limit: int = 200,
     ) -> list[Draft]:
-        query = select(drafts.c.id).order_by(drafts.c.created_at, drafts.c.id).limit(limit)
+        query = select(drafts).order_by(drafts.c.created_at, drafts.c.id).limit(limit)
         if status:
             query = query.where(drafts.c.status == status)
         if entity:
@@ -148,8 +129,10 @@ class DraftService:
             query = query.where(drafts.c.source_run_id == run_id)
         if ids is not None:
             query = query.where(drafts.c.id.in_(list(ids)))
-        with self.db.read() as conn:
-            return [self._load(conn, d) for d in conn.execute(query).scalars()]
+        with self.db.read() as conn:  # two queries, however many drafts
+            rows = conn.execute(query).mappings().all()
+            current = _current_revisions(conn, [row["id"] for row in rows])
+        return [draft_of(row, current[row["id"]], [], []) for row in rows]
 
     # -- creating -----------------------------------------------------------------
 
@@ -515,3 +498,19 @@ class DraftService:
 
     def decisions(self, draft_ids: Sequence[str]) -> dict[str, str]:
         return {d.id: d.status for d in self.find(ids=draft_ids)}
+
+
+def _current_revisions(conn: Connection, draft_ids: list[str]) -> dict[str, Revision]:
+    if not draft_ids:
+        return {}
+    query = (
+        select(draft_revisions)
+        .join(
+            drafts,
+            (drafts.c.id == draft_revisions.c.draft_id)
+            & (drafts.c.revision == draft_revisions.c.revision),
+        )
+        .where(drafts.c.id.in_(draft_ids))
+    )
+    return {r["draft_id"]: revision_of(r) for r in conn.execute(query).mappings()}
+

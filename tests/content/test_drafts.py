@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from sopbench.config import Settings
 from sopbench.content.adapter import llm_reviser
@@ -225,3 +225,29 @@ def test_request_changes_without_an_llm_records_the_note(service: DraftService) 
     assert service.get(draft_id).comments[0]["body"] == "changes requested: shorter please"
     with pytest.raises(InputError, match="needs a note"):
         service.request_changes(draft_id, person="dana", note=" ")
+
+
+def test_listing_drafts_shows_each_ones_current_text_in_two_queries(
+    service: DraftService, database: Database
+) -> None:
+    ids = [new(service, body=f"Post {n}") for n in range(30)]
+    for draft_id in ids[::3]:
+        service.edit(draft_id, person="alice", body=f"Edited {draft_id}")
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        listed = service.find(limit=100)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    assert len(statements) == 2, statements
+    assert [d.id for d in listed] == ids  # oldest first
+    for n, draft in enumerate(listed):
+        edited = n % 3 == 0
+        assert draft.revision == (2 if edited else 1)
+        assert draft.current.body == (f"Edited {draft.id}" if edited else f"Post {n}")
+    assert service.find(ids=[]) == []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sopbench.scheduler import Scheduler
 from sopbench.services.runs import RunService
@@ -44,7 +46,31 @@ def test_calendar_range_moves_with_the_start_day(make_page: PageFactory) -> None
 
 def test_calendar_bad_start_day_in_the_link_falls_back_to_today(make_page: PageFactory) -> None:
     page = make_page("calendar", query={"from": "not-a-day"})
-    assert page.start.value == datetime.now(UTC).date()
+    # today where it is earliest among the reference entities (New York to Denver)
+    assert page.start.value == datetime.now(ZoneInfo("America/Denver")).date()
+    page = make_page("calendar", query={"entity": "gov_contractor"})
+    assert page.start.value == datetime.now(ZoneInfo("America/New_York")).date()
+
+
+def _day_counts(page: Page) -> dict[str, int]:
+    strip = page.body.children[1].children[0].value
+    return {day: int(n) for day, n in re.findall(r">(\w{3} \d\d \w{3})<br>(\d+) item", strip)}
+
+
+def test_calendar_days_are_the_entitys_local_days(make_page: PageFactory) -> None:
+    # Summit PC & LAN (America/Denver) posts on Discord Wednesdays 17:00 local,
+    # which is Thursday 00:00 UTC: the strip and the range go by the local day.
+    page = make_page("calendar", query={"from": "2030-03-05", "days": "7"})
+    page.entity.value = "computer_store"
+    page.kinds.value = ("slot",)
+    button(page, "Show").click()
+    counts = _day_counts(page)
+    assert counts["Wed 06 Mar"] == 1 and counts["Thu 07 Mar"] == 0
+    assert counts["Sun 10 Mar"] == 1 and counts["Mon 11 Mar"] == 0  # 18:00 MDT, Mon 00:00 UTC
+    page.start.value = date(2030, 3, 7)
+    button(page, "Show").click()
+    entries, _ = _result(page)
+    assert "Wed 2030-03-06 17:00 MST" not in {r["local"] for r in entries.shown}
 
 
 def _result(page: Page) -> tuple[Table, Table]:

@@ -38,7 +38,8 @@ class CalendarPage(Page):
 
     def build(self) -> list[widgets.Widget]:
         ctx = self.ctx
-        start = _parse_day(ctx.param("from")) or datetime.now(UTC).date()
+        chosen = ctx.param("entity") or ""
+        start = _parse_day(ctx.param("from")) or self._today(chosen)
         self.start = widgets.DatePicker(description="From", value=start)
         span = int(ctx.param("days") or 14)
         self.span = widgets.Dropdown(
@@ -47,7 +48,6 @@ class CalendarPage(Page):
         entities = [("All entities", "")] + [
             (e.name, eid) for eid, e in sorted(ctx.entities().items())
         ]
-        chosen = ctx.param("entity") or ""
         self.entity = widgets.Dropdown(
             options=entities, value=chosen if chosen in dict(entities).values() else ""
         )
@@ -73,14 +73,36 @@ class CalendarPage(Page):
         first = self.start.value
         if not isinstance(first, date):
             raise InputError("choose a start day")
-        begin = datetime.combine(first, time.min, tzinfo=UTC)
-        end = begin + timedelta(days=int(self.span.value))
-        return self.ctx.calendar.entries(
+        last = first + timedelta(days=int(self.span.value))
+        # Days are each entity's local days: ask for a day more on either side
+        # (no zone is a day off UTC), then keep what falls on the chosen days.
+        begin = datetime.combine(first, time.min, tzinfo=UTC) - timedelta(days=1)
+        end = datetime.combine(last, time.min, tzinfo=UTC) + timedelta(days=1)
+        found = self.ctx.calendar.entries(
             begin, end, entity=self.entity.value or None, kinds=list(self.kinds.value)
+        )
+        return [e for e in found if self._in_range(e, first, last)]
+
+    def _in_range(self, entry: CalendarEntry, first: date, last: date) -> bool:
+        day = self._local_day(entry)
+        if entry.kind == "theme":  # a month's theme shows while its month overlaps the days
+            next_month = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+            return day < last and next_month > first
+        return first <= day < last
+
+    def _local_day(self, entry: CalendarEntry) -> date:
+        return entry.when.astimezone(self._zone(entry.entity)).date()
+
+    def _today(self, entity_id: str) -> date:
+        """Today where it is earliest among the shown entities, so no entity's today is cut off."""
+        entities = self.ctx.entities()
+        ids = [entity_id] if entity_id in entities else list(entities)
+        return min((datetime.now(self._zone(eid)).date() for eid in ids), default=None) or (
+            datetime.now(UTC).date()
         )
 
     def _strip(self, entries: list[CalendarEntry]) -> widgets.HTML:
-        per_day = Counter(e.when.date() for e in entries)
+        per_day = Counter(self._local_day(e) for e in entries)
         first = self.start.value
         cells = []
         for offset in range(int(self.span.value)):
