@@ -9,13 +9,19 @@ drives Debian chromium through Playwright:
   (``.sb-page``) is visible, per page, signed in as the owner; median of
   ``--rounds`` rounds. Pages are visited round-robin, so each page's pool
   kernel has been replaced (preheated again) before its next visit.
-* ``sessions``: ``--sessions`` browser contexts (one chromium), each bound
-  to a different reviewer, open Approvals (half) or Home (half) at the same
-  moment: total wall time and per-session p50/p95. Only one kernel per page
-  is preheated, so all but two sessions wait for a kernel started on
-  demand: on 2 cores this measures kernel start-up under contention.
+* ``burst``: ``--sessions`` reviewers, each its own browser (Voilà login
+  cookie) bound to a different person, open Approvals (half) or Home (half)
+  at the same moment. ``--client mixed`` (default): headless sessions
+  (:mod:`sopbench.testing.headless`: the page, then every widget's state over
+  the kernel websocket) plus one chromium tab timed until the reviewer's
+  name is drawn; ``headless``: no tab; ``chromium``: every session a tab of
+  one chromium on this machine (measures chromium more than the server).
+  Each session must show its own person's name. ``--page-pool`` and
+  ``--refill-delay`` are ``sopbench serve``'s ``--page-pool`` and
+  ``--pool-refill-delay``.
 
     python benchmarks/bench_dashboard.py [--rounds 3] [--sessions 20] [--pool-size 1]
+        [--page-pool approvals=10] [--refill-delay 5] [--client mixed|headless|chromium]
 """
 
 from __future__ import annotations
