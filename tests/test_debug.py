@@ -7,28 +7,19 @@ from pathlib import Path
 import pytest
 
 from sopbench.debug import DebugSession
-from sopbench.store import Database
-from sopbench.testing.recorder import Recorder
-from tests.engine.conftest import recorder  # noqa: F401
-from tests.engine.support import Bench, make_bench
+from tests.engine import conftest as engine_fixtures
+from tests.engine.support import Bench
 
 HERE = Path(__file__).parent
+# The engine's test bench (home, settings, RunService on SQLite and PostgreSQL)
+# over the scheduler tests' SOPs.
+bench = engine_fixtures.bench
+recorder = engine_fixtures.recorder
 
 
 @pytest.fixture
 def sop_sources() -> list[Path]:
     return [HERE / "scheduler" / "sops"]
-
-
-@pytest.fixture
-def bench(
-    tmp_path: Path,
-    sop_sources: list[Path],
-    database: Database,
-    db_url: str,
-    recorder: Recorder,  # noqa: F811
-) -> Bench:
-    return make_bench(tmp_path, sop_sources, database, db_url, recorder)
 
 
 def _session(bench: Bench, **inputs: object) -> DebugSession:

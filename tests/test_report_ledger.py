@@ -16,7 +16,6 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -25,21 +24,19 @@ from sopbench.report_ledger import STALE, ReportLedger
 from sopbench.reports import report_path
 from sopbench.store import connect_database, open_database, utcnow
 from sopbench.store import tables as t
-from sopbench.testing.recorder import Recorder
-from tests.engine.conftest import recorder  # noqa: F401
-from tests.engine.support import Bench, environ, make_bench
+from tests.engine import conftest as engine_fixtures
+from tests.engine.support import Bench, environ
 
 HERE = Path(__file__).parent
+# The engine's test bench (home, settings, RunService on SQLite and PostgreSQL)
+# over the scheduler tests' SOPs.
+bench = engine_fixtures.bench
+recorder = engine_fixtures.recorder
 
 
 @pytest.fixture
-def bench(
-    tmp_path: Path,
-    database: Any,
-    db_url: str,
-    recorder: Recorder,  # noqa: F811
-) -> Bench:
-    return make_bench(tmp_path, [HERE / "scheduler" / "sops"], database, db_url, recorder)
+def sop_sources() -> list[Path]:
+    return [HERE / "scheduler" / "sops"]
 
 
 def approved_outside_a_tick(bench: Bench) -> str:

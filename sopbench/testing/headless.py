@@ -25,19 +25,22 @@ import re
 import struct
 import time
 import uuid
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from sopbench.errors import SopbenchError
 
-__all__ = ["HeadlessSession", "SessionFailed", "SessionResult", "decode_frame"]
+__all__ = ["HeadlessSession", "SessionFailed", "SessionResult", "decode_frame", "run_apart"]
 
 _KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
 _ROOT_VIEW = re.compile(r'widget-view\+json":\s*\{"model_id":\s*"([0-9a-f]{32})"')
 _SIGNED_IN = re.compile(r"signed in as <b>([^<]+)</b>")
+T = TypeVar("T")
 _CONTROL_TARGET = "jupyter.widget.control"
 _CONTROL_VERSION = "1.0.0"  # what the JupyterLab widget manager sends; ipywidgets checks the major
 
@@ -58,6 +61,16 @@ class SessionResult:
     models: int
     signed_in_as: str | None
     """The name in the page header, ``None`` when the page shows the sign-in panel."""
+
+
+def run_apart(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on an event loop in a thread of its own.
+
+    For synchronous callers whose thread already runs a loop (Playwright's
+    sync API, a Jupyter kernel), where ``asyncio.run`` refuses to start.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def decode_frame(frame: str | bytes) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 from jupyter_server.services.kernels.connection.base import serialize_binary_message
 
 from sopbench.services.users import AccessService
-from sopbench.testing.headless import HeadlessSession, SessionFailed, decode_frame
+from sopbench.testing.headless import HeadlessSession, SessionFailed, decode_frame, run_apart
 from sopbench.testing.live import LiveDashboard
 from sopbench.ui.identity import browser_key
 
@@ -40,7 +40,7 @@ def _session(dashboard: LiveDashboard, person: str | None) -> HeadlessSession:
 
 def test_a_signed_in_session_gets_its_page_and_name(dashboard: LiveDashboard) -> None:
     session = _session(dashboard, "sam")
-    result = asyncio.run(session.open(dashboard.url("approvals", token=False), "approvals"))
+    result = run_apart(session.open(dashboard.url("approvals", token=False), "approvals"))
     assert result.signed_in_as == PEOPLE["sam"]
     assert result.models > 10  # the page, its header, the inbox table ...
     assert 0 < result.html_ms <= result.states_ms
@@ -48,7 +48,7 @@ def test_a_signed_in_session_gets_its_page_and_name(dashboard: LiveDashboard) ->
 
 def test_a_session_nobody_signed_in_gets_the_sign_in_panel(dashboard: LiveDashboard) -> None:
     session = _session(dashboard, None)
-    result = asyncio.run(session.open(dashboard.url("approvals", token=False), "approvals"))
+    result = run_apart(session.open(dashboard.url("approvals", token=False), "approvals"))
     assert result.signed_in_as is None
 
 
@@ -66,7 +66,7 @@ def test_reviewers_arriving_together_each_see_their_own_page(dashboard: LiveDash
         )
         return [r.signed_in_as for r in results]
 
-    assert asyncio.run(everyone()) == [PEOPLE[p] for p in people]
+    assert run_apart(everyone()) == [PEOPLE[p] for p in people]
 
 
 def test_a_wrong_token_is_refused(dashboard: LiveDashboard) -> None:
