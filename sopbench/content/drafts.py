@@ -513,4 +513,3 @@ def _current_revisions(conn: Connection, draft_ids: list[str]) -> dict[str, Revi
         .where(drafts.c.id.in_(draft_ids))
     )
     return {r["draft_id"]: revision_of(r) for r in conn.execute(query).mappings()}
-
