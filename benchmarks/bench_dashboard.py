@@ -54,7 +54,6 @@ from sopbench.testing.browser import (
 from sopbench.testing.headless import HeadlessSession, SessionFailed, SessionResult
 from sopbench.testing.live import LiveDashboard, live_dashboard
 from sopbench.testing.showcase import seed
-from sopbench.ui.identity import browser_key
 
 QUERIES: dict[str, dict[str, str]] = {
     "entity": {"entity": "computer_store"},
@@ -97,38 +96,22 @@ def first_widget(live: LiveDashboard, rounds: int) -> dict[str, Any]:
 
 async def _bind(browser: Any, live: LiveDashboard, person: str) -> Any:
     """A context holding the login cookie, signed in as ``person`` (through the service)."""
-    from sopbench.services.users import AccessService
-
     context = await browser.new_context(viewport=VIEWPORT)
     reply = await context.request.get(
         f"{live.server.base_url}/voila/tree?token={live.server.token}"
     )
     assert reply.status == 200
     cookies = await context.cookies()
-    key = browser_key("; ".join(f"{c['name']}={c['value']}" for c in cookies))
-    assert key is not None
-    access = AccessService(live.settings)
-    try:
-        access.bind(key, person)
-    finally:
-        access.close()
+    live.bind_browser("; ".join(f"{c['name']}={c['value']}" for c in cookies), person)
     return context
 
 
 def _session(live: LiveDashboard, person: str) -> HeadlessSession:
     """A new browser's session (Voilà login cookie), bound to ``person`` through the service."""
-    from sopbench.services.users import AccessService
-
     session = HeadlessSession.admitted(
         live.server.base_url, live.server.token, timeout=SESSION_TIMEOUT_MS / 1000
     )
-    key = browser_key(session.cookie_header)
-    assert key is not None
-    access = AccessService(live.settings)
-    try:
-        access.bind(key, person)
-    finally:
-        access.close()
+    live.bind_browser(session.cookie_header, person)
     return session
 
 
@@ -138,8 +121,8 @@ async def _headless_burst(
     """``sessions`` reviewers at once, each its own cookie jar, over HTTP + the kernel
     websocket; the first ``in_browser`` of them are chromium tabs instead (what a
     reviewer sees during the rush, with the browser on the server's cores)."""
-    people = _people(live)
-    names = _display_names(live)
+    names = _roster(live)
+    people = sorted(names)
     browsers = [_session(live, people[i % len(people)]) for i in range(in_browser, sessions)]
     wrong: list[str] = []
     drawn: list[float] = []
@@ -205,7 +188,7 @@ async def _headless_burst(
 
 
 async def _burst(live: LiveDashboard, sessions: int) -> dict[str, Any]:
-    people = _people(live)
+    people = sorted(_roster(live))
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(find_chromium()), args=CHROMIUM_ARGS)
         contexts = [await _bind(browser, live, people[i % len(people)]) for i in range(sessions)]
@@ -241,18 +224,12 @@ async def _burst(live: LiveDashboard, sessions: int) -> dict[str, Any]:
     }
 
 
-def _people(live: LiveDashboard) -> list[str]:
+def _roster(live: LiveDashboard) -> dict[str, str]:
+    """Person id to display name, from the workspace's people.yaml."""
     from sopbench.library import load_workspace
 
     roster = load_workspace(live.settings.home).people
-    return sorted(roster.people) if roster else ["olivia"]
-
-
-def _display_names(live: LiveDashboard) -> dict[str, str]:
-    from sopbench.library import load_workspace
-
-    roster = load_workspace(live.settings.home).people
-    return {pid: p.name for pid, p in roster.people.items()} if roster else {}
+    return {pid: p.name for pid, p in roster.people.items()} if roster else {"olivia": "olivia"}
 
 
 def main() -> None:

@@ -49,6 +49,23 @@ class LiveDashboard:
         query = urlencode({k: v for k, v in params.items() if v is not None})
         return self.server.url(page, query, with_token=token)
 
+    def bind_browser(self, cookie_header: str, person: str) -> None:
+        """Sign the browser holding these cookies in as ``person`` (as the sign-in panel would)."""
+        from sopbench.services.users import AccessService
+        from sopbench.ui.identity import browser_key
+
+        key = browser_key(cookie_header)
+        if key is None:
+            raise ConfigError(
+                "the browser holds no Voilà login cookie",
+                hint="admit it first (browser.admit / HeadlessSession.admitted)",
+            )
+        access = AccessService(self.settings)
+        try:
+            access.bind(key, person)
+        finally:
+            access.close()
+
     def double(self, name: str) -> Any:
         """The in-process sandbox double ``name`` (``mixpost``, ``canva``, ``video`` ...)."""
         try:

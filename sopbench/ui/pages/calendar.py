@@ -97,9 +97,8 @@ class CalendarPage(Page):
         """Today where it is earliest among the shown entities, so no entity's today is cut off."""
         entities = self.ctx.entities()
         ids = [entity_id] if entity_id in entities else list(entities)
-        return min((datetime.now(self._zone(eid)).date() for eid in ids), default=None) or (
-            datetime.now(UTC).date()
-        )
+        today = (datetime.now(self._zone(eid)).date() for eid in ids)
+        return min(today, default=datetime.now(UTC).date())
 
     def _strip(self, entries: list[CalendarEntry]) -> widgets.HTML:
         per_day = Counter(self._local_day(e) for e in entries)

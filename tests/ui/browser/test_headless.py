@@ -12,10 +12,9 @@ import asyncio
 import pytest
 from jupyter_server.services.kernels.connection.base import serialize_binary_message
 
-from sopbench.services.users import AccessService
+from sopbench.errors import ConfigError
 from sopbench.testing.headless import HeadlessSession, SessionFailed, decode_frame, run_apart
 from sopbench.testing.live import LiveDashboard
-from sopbench.ui.identity import browser_key
 
 PEOPLE = {
     "olivia": "Olivia Marsh",
@@ -28,13 +27,7 @@ PEOPLE = {
 def _session(dashboard: LiveDashboard, person: str | None) -> HeadlessSession:
     session = HeadlessSession.admitted(dashboard.server.base_url, dashboard.server.token)
     if person is not None:
-        key = browser_key(session.cookie_header)
-        assert key is not None
-        access = AccessService(dashboard.settings)
-        try:
-            access.bind(key, person)
-        finally:
-            access.close()
+        dashboard.bind_browser(session.cookie_header, person)
     return session
 
 
@@ -87,3 +80,8 @@ def test_binary_frames_decode_like_jupyter_server_encodes_them() -> None:
     assert decoded["content"] == message["content"]
     assert decoded["buffers"] == [b"\x00\x01\x02", b"abc"]
     assert decode_frame('{"content": {}}') == {"content": {}}
+
+
+def test_a_browser_without_the_login_cookie_cannot_be_bound(dashboard: LiveDashboard) -> None:
+    with pytest.raises(ConfigError, match="no Voilà login cookie"):
+        dashboard.bind_browser("_xsrf=abc", "sam")
