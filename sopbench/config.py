@@ -29,6 +29,18 @@ Settings (environment variable, then ``<home>/.env``, then default):
     workspace's, so every integration talks to the local doubles; see
     :class:`Sandbox`.
 
+``SOPBENCH_MAX_CRASHES``
+    How many times driving a run may end in an unexpected error before the
+    run fails for good ("crashed 5 times: ..."). Default: 5.
+``SOPBENCH_CRASH_BACKOFF``
+    Seconds before a crashed run's first recovery attempt; the wait doubles
+    with every further crash, up to 10 minutes. Default: 10.
+``SOPBENCH_LOG``
+    Log level of the ``sopbench`` loggers (``debug``, ``info``, ``warning``,
+    ``error``); ``--log-level`` wins. Default: ``warning``.
+``SOPBENCH_LOG_FORMAT``
+    ``text`` (default) or ``json`` (one JSON object a line, for workers).
+
 Secrets are referenced by name in SOP files and resolved here, at call
 time, never copied into settings objects that get logged or stored.
 """
@@ -38,7 +50,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,6 +223,11 @@ class Settings:
     sandbox: Sandbox | None = field(default=None, compare=False)
     """Set while a ``sopbench sandbox`` runs for this workspace."""
     secrets: Secrets = field(default_factory=lambda: Secrets([]), compare=False, repr=False)
+    max_crashes: int = 5
+    crash_backoff: float = 10.0
+    """Seconds before a crashed run's first recovery attempt (doubling after)."""
+    log_level: str = "warning"
+    log_format: str = "text"
 
     @property
     def sops_dir(self) -> Path:
@@ -270,8 +287,47 @@ def load_settings(
         llm_model_file=setting("SOPBENCH_LLM_MODEL_FILE"),
         smtp_url=setting("SOPBENCH_SMTP_URL"),
         sandbox=sandbox,
+        max_crashes=int(_number(setting, "SOPBENCH_MAX_CRASHES", 5, minimum=1)),
+        crash_backoff=_number(setting, "SOPBENCH_CRASH_BACKOFF", 10.0, minimum=0),
+        log_level=_choice(setting, "SOPBENCH_LOG", "warning", LOG_LEVELS),
+        log_format=_choice(setting, "SOPBENCH_LOG_FORMAT", "text", ("text", "json")),
         secrets=Secrets([sandbox_secrets, env, dotenv] if sandbox else [env, dotenv]),
     )
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _number(
+    setting: Callable[[str], str | None], name: str, default: float, *, minimum: float
+) -> float:
+    raw = setting(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ConfigError(
+            f"{name}={raw!r} is not a number of at least {minimum:g}",
+            hint=f"set {name} in the environment or .env to a number (default {default:g})",
+        )
+    return value
+
+
+def _choice(
+    setting: Callable[[str], str | None], name: str, default: str, allowed: tuple[str, ...]
+) -> str:
+    raw = setting(name)
+    if raw is None:
+        return default
+    if raw.lower() not in allowed:
+        raise ConfigError(
+            f"{name}={raw!r} is not one of {', '.join(allowed)}",
+            hint=f"set {name} to one of {', '.join(allowed)} (default {default})",
+        )
+    return raw.lower()
 
 
 @dataclass(frozen=True)

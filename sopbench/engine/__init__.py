@@ -1,6 +1,7 @@
 """The durable run engine: run state machine, leases, journal, human tasks."""
 
 from sopbench.engine.call import StepCall, idempotency_key
+from sopbench.engine.crashes import CrashPolicy
 from sopbench.engine.handlers import (
     Block,
     Blocks,
@@ -17,6 +18,7 @@ from sopbench.engine.tasks import Decision, TaskStore
 __all__ = [
     "Block",
     "Blocks",
+    "CrashPolicy",
     "Decision",
     "Done",
     "Engine",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -20,9 +21,10 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, literal, select, text, update
+from sqlalchemy import Connection
 
 from sopbench.config import Settings
+from sopbench.engine.crashes import CrashPolicy, CrashRecorder
 from sopbench.engine.definitions import sop_from_definition
 from sopbench.engine.effects import EffectLog
 from sopbench.engine.handlers import HandlerRegistry, Wait
@@ -41,9 +43,10 @@ from sopbench.library import Workspace
 from sopbench.model.inputs import coerce_inputs
 from sopbench.model.sop import SopFile, StepSpec
 from sopbench.store import Database, new_id, utcnow
-from sopbench.store.tables import runs
 
-__all__ = ["ClientFactory", "Engine", "LeaseLost"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["ClientFactory", "CrashPolicy", "Engine", "LeaseLost"]
 
 
 class LeaseLost(SopbenchError):
@@ -68,6 +71,7 @@ class Engine(HandlerServices):
         lease_ttl: timedelta = timedelta(seconds=30),
         owner: str | None = None,
         hooks: Sequence[object] = (),
+        crash_policy: CrashPolicy | None = None,
     ) -> None:
         self.db = database
         self.workspace = workspace
@@ -81,6 +85,9 @@ class Engine(HandlerServices):
         self.effects = EffectLog(database)
         self._ready: list[str] = []
         self.hook = HookCaller(hooks)
+        self.crashes = CrashRecorder(
+            database, self.runs, self.tasks, crash_policy or CrashPolicy(), owner=self.owner
+        )
 
     # -- starting runs ---------------------------------------------------------
 
@@ -201,9 +208,39 @@ class Engine(HandlerServices):
         return bool(claimed), status or self.runs.get_run(run_id).status
 
     def _drive_one(self, run_id: str) -> str | None:
-        """Drive one run to its next wait or end; ``None`` when it could not be claimed."""
-        # Claim, check the concurrency slot, mark running and read the state
-        # in one transaction.
+        """Drive one run to its next wait or end; ``None`` when it could not be claimed.
+
+        Nothing raised while driving escapes (see :mod:`sopbench.engine.crashes`):
+        the run is recorded as crashed and the caller goes on with other runs.
+        """
+        walk: Walk | None = None
+        try:
+            claimed = self._claim_to_drive(run_id)
+            if not isinstance(claimed, tuple):
+                return claimed
+            run, sop, states = claimed
+            self.hook("on_run_start", run_id=run_id, sop_id=run.sop_id)
+            walk = Walk(self, run, states)
+            return self._walk(walk, sop)
+        except Exception as exc:
+            outcome = self.crashes.record(
+                run_id,
+                exc,
+                step_path=walk.current if walk is not None else None,
+                redact=self.redact,
+            )
+            if outcome is None:
+                return None
+            status, parent = outcome
+            if parent is not None:
+                self._ready.append(parent)
+            return status
+
+    def _claim_to_drive(
+        self, run_id: str
+    ) -> tuple[RunRow, SopFile, dict[str, StepRow]] | str | None:
+        """Claim, check the concurrency slot, mark running and read the state in one
+        transaction: the run's state to walk, or what to answer instead."""
         with self.db.write() as conn:
             if not self.runs.claim(conn, run_id, self.owner, self.lease_ttl):
                 return None
@@ -214,33 +251,18 @@ class Engine(HandlerServices):
                 return "pending"
             # Only while the run is still active and ours: a cancel that came
             # between the claim and here must not be undone.
-            moved = conn.execute(
-                update(runs)
-                .where(
-                    runs.c.id == run_id,
-                    runs.c.status.in_(sorted(ACTIVE)),
-                    runs.c.lease_owner == self.owner,
-                )
-                .values(
-                    status="running",
-                    wait_kind=None,
-                    wake_at=None,
-                    updated_at=utcnow(),
-                    version=runs.c.version + 1,
-                )
-            ).rowcount
-            if moved != 1:
+            if not self.runs.mark_running(conn, run_id, self.owner):
                 return None
             self.runs.journal(conn, "run.running", run_id=run_id, actor=self.owner)
-            states = self.runs.steps_of(run_id, conn)
-        self.hook("on_run_start", run_id=run_id, sop_id=run.sop_id)
-        walk = Walk(self, run, states)
+            return run, sop, self.runs.steps_of(run_id, conn)
+
+    def _walk(self, walk: Walk, sop: SopFile) -> str:
         try:
             walk.block(sop.steps, "", {})
         except Suspended:
             return "waiting"
         except RunFailed as failure:
-            self._finish(walk, "failed", error=self.redact(str(failure)))
+            self._finish(walk, "failed", error=self.redact(str(failure)), step=failure.step_path)
             return "failed"
         except LeaseLost:
             return "lost"
@@ -257,8 +279,7 @@ class Engine(HandlerServices):
         """
         if sop.concurrency is None or run.dry_run:
             return True
-        if self.db.dialect == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:sop))"), {"sop": run.sop_id})
+        self.runs.lock_sop(conn, run.sop_id)
         return self.runs.count_active(conn, run.sop_id, exclude=run.id) < sop.concurrency.limit
 
     def _outputs(self, walk: Walk, sop: SopFile) -> tuple[dict[str, Any], str | None]:
@@ -268,15 +289,23 @@ class Engine(HandlerServices):
             return {}, f"outputs: {exc.message}"
 
     def _finish(
-        self, walk: Walk, status: str, *, outputs: Any = None, error: str | None = None
+        self,
+        walk: Walk,
+        status: str,
+        *,
+        outputs: Any = None,
+        error: str | None = None,
+        step: str | None = None,
     ) -> None:
         run = walk.run
         with self.db.write() as conn:
-            if not self._still_mine(
+            if not self.runs.settle(
                 conn,
                 run.id,
+                self.owner,
                 status=status,
                 error=error,
+                error_step=step,
                 outputs=outputs or {},
                 vars=self.clean(walk.vars),
                 finished_at=utcnow(),
@@ -288,6 +317,7 @@ class Engine(HandlerServices):
                 f"run.{status}",
                 run_id=run.id,
                 actor=self.owner,
+                step_path=step,
                 data={"error": error, "outputs": outputs or {}},
             )
             if run.parent_run_id and self.runs.wake(conn, run.parent_run_id):
@@ -373,15 +403,12 @@ class Engine(HandlerServices):
     def mark_waiting(self, walk: Walk, path: str, outcome: Wait) -> None:
         """The run waits: release the lease and say until when a worker should look."""
         with self.db.write() as conn:
-            if not self._still_mine(
+            if not self.runs.park(
                 conn,
                 walk.run.id,
-                status="waiting",
-                wait_kind=outcome.kind,
-                # a wake that came while this drive ran (see RunStore.wake) wins
-                wake_at=func.coalesce(
-                    runs.c.wake_at, literal(outcome.wake_at, type_=runs.c.wake_at.type)
-                ),
+                self.owner,
+                kind=outcome.kind,
+                wake_at=outcome.wake_at,
                 vars=self.clean(walk.vars),
             ):
                 raise LeaseLost(
@@ -395,26 +422,6 @@ class Engine(HandlerServices):
                 step_path=path,
                 data={"kind": outcome.kind, "wake_at": outcome.wake_at},
             )
-
-    def _still_mine(self, conn: Any, run_id: str, **values: Any) -> bool:
-        """Move the run on only while this process holds its lease and it is running.
-
-        A run cancelled (or taken over) meanwhile is left as the other side set it.
-        """
-        result = conn.execute(
-            update(runs)
-            .where(
-                runs.c.id == run_id, runs.c.status == "running", runs.c.lease_owner == self.owner
-            )
-            .values(
-                lease_owner=None,
-                lease_expires_at=None,
-                updated_at=utcnow(),
-                version=runs.c.version + 1,
-                **values,
-            )
-        )
-        return bool(result.rowcount == 1)
 
     def cancel(self, run_id: str, *, actor: str, reason: str = "cancelled") -> list[str]:
         """Cancel the run, its open tasks and its active children; the ids cancelled."""
@@ -439,12 +446,7 @@ class Engine(HandlerServices):
                 self.runs.journal(
                     conn, "run.cancelled", run_id=current, actor=actor, data={"reason": reason}
                 )
-                children = conn.execute(
-                    select(runs.c.id).where(
-                        runs.c.parent_run_id == current, runs.c.status.in_(sorted(ACTIVE))
-                    )
-                ).scalars()
-                pending.extend(children)
+                pending.extend(self.runs.active_children(conn, current))
                 # A parent waiting on this run learns of it now (a worker resumes it).
                 parent = self.runs.get_run(current, conn).parent_run_id
                 if parent is not None:
@@ -462,28 +464,87 @@ class Engine(HandlerServices):
         already handled in the current pass.
         """
         with self.db.write() as conn:
-            for run_id in self.runs.claimable(1, conn=conn, skip=skip):
+            for run_id in self.runs.claimable(1, conn=conn, skip=skip, owner=self.owner):
                 if self.runs.claim(conn, run_id, self.owner, self.lease_ttl):
                     return run_id
         return None
 
-    def record_retry(
-        self, run: RunRow, path: str, attempt: int, error: str, wait: timedelta
+    def wait_for_retry(
+        self,
+        walk: Walk,
+        path: str,
+        step: StepSpec,
+        *,
+        new: bool,
+        seq: int,
+        attempt: int,
+        rendered: Any,
+        error: str,
+        wait: timedelta,
     ) -> None:
+        """The step failed and will be tried again: the run waits durably (kind ``retry``).
+
+        One transaction: the step's next attempt number (its row created if
+        it had none), the journal, and the run parked with ``wake_at`` and its
+        lease released, so no process sleeps through the backoff.
+        """
+        run_id, now = walk.run.id, utcnow()
+        wake_at = now + wait
         with self.db.write() as conn:
-            self.runs.renew(conn, run.id, self.owner, self.lease_ttl + wait)
-            self.runs.put_step(conn, run.id, path, new=False, attempt=attempt)
+            if new:
+                self.runs.put_step(
+                    conn,
+                    run_id,
+                    path,
+                    new=True,
+                    step_id=step.id,
+                    type=step.type,
+                    seq=seq,
+                    started_at=now,
+                    status="running",
+                    attempt=attempt,
+                    rendered=self.clean(rendered),
+                )
+                self.runs.journal(
+                    conn,
+                    "step.started",
+                    run_id=run_id,
+                    actor=self.owner,
+                    step_path=path,
+                    data={"type": step.type, "attempt": 1},
+                )
+            else:
+                self.runs.put_step(conn, run_id, path, new=False, attempt=attempt)
             self.runs.journal(
                 conn,
                 "step.retry",
-                run_id=run.id,
+                run_id=run_id,
                 actor=self.owner,
                 step_path=path,
                 data={
                     "attempt": attempt,
                     "error": self.redact(error),
                     "wait_seconds": wait.total_seconds(),
+                    "retry_at": wake_at,
                 },
+            )
+            if not self.runs.park(
+                conn,
+                run_id,
+                self.owner,
+                kind="retry",
+                wake_at=wake_at,
+                vars=self.clean(walk.vars),
+                keep_earlier_wake=False,
+            ):
+                raise LeaseLost(f"run {run_id} was taken over or cancelled", run_id=run_id)
+            self.runs.journal(
+                conn,
+                "run.waiting",
+                run_id=run_id,
+                actor=self.owner,
+                step_path=path,
+                data={"kind": "retry", "wake_at": wake_at},
             )
 
     @contextmanager
@@ -494,9 +555,14 @@ class Engine(HandlerServices):
 
         def keep() -> None:
             while not stop.wait(interval):
-                with self.db.write() as conn:
-                    if not self.runs.renew(conn, run_id, self.owner, self.lease_ttl):
-                        return
+                try:
+                    with self.db.write() as conn:
+                        if not self.runs.renew(conn, run_id, self.owner, self.lease_ttl):
+                            return
+                except Exception:
+                    # The call goes on; if the lease lapses meanwhile, the
+                    # step's commit finds out (LeaseLost) and nothing is doubled.
+                    logger.warning("run %s: renewing its lease failed", run_id, exc_info=True)
 
         thread = threading.Thread(target=keep, name=f"lease-{run_id}", daemon=True)
         thread.start()

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, literal, or_, select, update
 
+from sopbench.engine._run_dialects import run_dialect
 from sopbench.errors import NotFound
 from sopbench.store import Database, new_id, utcnow
 from sopbench.store.tables import events, runs, step_states
@@ -72,6 +73,8 @@ class RunRow:
     wake_at: datetime | None
     created_at: datetime
     finished_at: datetime | None
+    crash_count: int = 0
+    error_step: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class RunStore:
 
     def __init__(self, database: Database) -> None:
         self.db = database
+        self._dialect = run_dialect(database.dialect)
 
     # -- runs --------------------------------------------------------------
 
@@ -143,6 +147,76 @@ class RunStore:
             .where(runs.c.id == run_id)
             .values(updated_at=utcnow(), version=runs.c.version + 1, **values)
         )
+
+    def mark_running(self, conn: Connection, run_id: str, owner: str) -> bool:
+        """The claimed run is being driven; False when it is no longer active or ours."""
+        moved = conn.execute(
+            update(runs)
+            .where(
+                runs.c.id == run_id,
+                runs.c.status.in_(sorted(ACTIVE)),
+                runs.c.lease_owner == owner,
+            )
+            .values(
+                status="running",
+                wait_kind=None,
+                wake_at=None,
+                updated_at=utcnow(),
+                version=runs.c.version + 1,
+            )
+        ).rowcount
+        return bool(moved == 1)
+
+    def settle(self, conn: Connection, run_id: str, owner: str, **values: Any) -> bool:
+        """Move a running run on (and release its lease) only while ``owner`` drives it.
+
+        A run cancelled (or taken over) meanwhile is left as the other side set it.
+        """
+        result = conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id, runs.c.status == "running", runs.c.lease_owner == owner)
+            .values(
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=utcnow(),
+                version=runs.c.version + 1,
+                **values,
+            )
+        )
+        return bool(result.rowcount == 1)
+
+    def park(
+        self,
+        conn: Connection,
+        run_id: str,
+        owner: str,
+        *,
+        kind: str,
+        wake_at: datetime | None,
+        vars: Mapping[str, Any],
+        keep_earlier_wake: bool = True,
+    ) -> bool:
+        """The running run waits (``kind``) until ``wake_at`` or until woken.
+
+        With ``keep_earlier_wake`` a wake that came while the run was being
+        driven (see :meth:`wake`) wins, so the run parks already due.
+        """
+        wake: Any = wake_at
+        if keep_earlier_wake:
+            wake = func.coalesce(runs.c.wake_at, literal(wake_at, type_=runs.c.wake_at.type))
+        return self.settle(
+            conn, run_id, owner, status="waiting", wait_kind=kind, wake_at=wake, vars=dict(vars)
+        )
+
+    def active_children(self, conn: Connection, run_id: str) -> list[str]:
+        query = select(runs.c.id).where(
+            runs.c.parent_run_id == run_id, runs.c.status.in_(sorted(ACTIVE))
+        )
+        return list(conn.execute(query).scalars())
+
+    def lock_sop(self, conn: Connection, sop_id: str) -> None:
+        """Serialise concurrency-slot checks of one SOP until the transaction ends."""
+        self._dialect.lock_sop(conn, sop_id)
 
     def set_status_if(
         self, conn: Connection, run_id: str, allowed: frozenset[str], **values: Any
@@ -203,6 +277,75 @@ class RunStore:
             query = query.where(runs.c.id != exclude)
         return int(conn.execute(query).scalar_one())
 
+    # -- crashes -----------------------------------------------------------
+
+    def count_crash(self, conn: Connection, run_id: str, owner: str) -> int | None:
+        """Count one more crash of an active run nobody else holds; the new count.
+
+        ``None`` when the run finished, was cancelled or another driver holds
+        a live lease meanwhile (then that driver's view wins).
+        """
+        now = utcnow()
+        moved = conn.execute(
+            update(runs)
+            .where(
+                runs.c.id == run_id,
+                runs.c.status.in_(sorted(ACTIVE)),
+                or_(
+                    runs.c.lease_owner.is_(None),
+                    runs.c.lease_owner == owner,
+                    runs.c.lease_expires_at < now,
+                ),
+            )
+            .values(crash_count=runs.c.crash_count + 1, version=runs.c.version + 1)
+        ).rowcount
+        if moved != 1:
+            return None
+        return int(conn.execute(select(runs.c.crash_count).where(runs.c.id == run_id)).scalar_one())
+
+    def park_crashed(
+        self, conn: Connection, run_id: str, *, wake_at: datetime, step_path: str | None
+    ) -> None:
+        """The crashed run waits for its next recovery attempt (lease released)."""
+        self.update_run(
+            conn,
+            run_id,
+            status="waiting",
+            wait_kind="recovery",
+            wake_at=wake_at,
+            error_step=step_path,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+
+    def fail_crashed(
+        self, conn: Connection, run_id: str, *, reason: str, step_path: str | None
+    ) -> None:
+        """The run crashed too often: it fails, and so does the step it crashed in."""
+        now = utcnow()
+        self.update_run(
+            conn,
+            run_id,
+            status="failed",
+            wait_kind=None,
+            wake_at=None,
+            error=reason,
+            error_step=step_path,
+            finished_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        if step_path is not None:
+            conn.execute(
+                update(step_states)
+                .where(
+                    step_states.c.run_id == run_id,
+                    step_states.c.path == step_path,
+                    step_states.c.status.in_(["running", "waiting"]),
+                )
+                .values(status="failed", error=reason, finished_at=now)
+            )
+
     # -- leases ------------------------------------------------------------
 
     def claim(self, conn: Connection, run_id: str, owner: str, ttl: timedelta) -> bool:
@@ -259,11 +402,24 @@ class RunStore:
         )
 
     def claimable(
-        self, limit: int = 20, *, conn: Connection, skip: Collection[str] = ()
+        self,
+        limit: int = 20,
+        *,
+        conn: Connection,
+        skip: Collection[str] = (),
+        owner: str | None = None,
     ) -> list[str]:
-        """Runs a worker may take: ready, woken, or left behind by a dead holder."""
+        """Runs a worker may take: ready, woken, or left behind by a dead holder.
+
+        With ``owner``, also runs whose lease that driver still holds: a
+        driver looking for work is not driving them, so its drive of them was
+        cut short (the database went away mid-step) and it may go on at once
+        rather than wait for its own lease to expire.
+        """
         now = utcnow()
         free = or_(runs.c.lease_owner.is_(None), runs.c.lease_expires_at < now)
+        if owner is not None:
+            free = or_(free, runs.c.lease_owner == owner)
         query = (
             select(runs.c.id)
             .where(
@@ -278,9 +434,7 @@ class RunStore:
         )
         if skip:
             query = query.where(runs.c.id.not_in(sorted(skip)))
-        if self.db.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return list(conn.execute(query).scalars())
+        return list(conn.execute(self._dialect.skip_locked(query)).scalars())
 
     # -- steps -------------------------------------------------------------
 

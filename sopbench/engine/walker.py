@@ -10,7 +10,6 @@ and the walk stops at the first step that has to wait.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,15 +22,17 @@ from sopbench.engine.handlers import Blocks, Done, Outcome, StepHandler, Wait
 from sopbench.engine.runstore import RunRow, StepRow, jsonable
 from sopbench.errors import ExpressionError, SopbenchError, StepFailed
 from sopbench.expressions import render_value, truthy
+from sopbench.model.common import format_duration
 from sopbench.model.sop import RetryPolicy, StepSpec
 from sopbench.model.steps import nested_step_fields
 from sopbench.simulated import lenient
 from sopbench.store import utcnow
+from sopbench.store.tables import HANDLER_WAIT_KINDS
 
 if TYPE_CHECKING:
     from sopbench.engine.runner import Engine
 
-__all__ = ["RunFailed", "Suspended", "Walk"]
+__all__ = ["RunFailed", "Suspended", "Walk", "retry_wait"]
 
 
 class Suspended(Exception):
@@ -75,6 +76,14 @@ def _describe(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+def retry_wait(policy: RetryPolicy, attempt: int) -> timedelta:
+    """The backoff after failed attempt number ``attempt``: doubling, capped, jittered."""
+    wait: timedelta = min(policy.backoff * (2 ** (attempt - 1)), policy.max_backoff)
+    if policy.jitter:
+        wait = wait * random.uniform(0.5, 1.0)
+    return wait
+
+
 @dataclass
 class Walk:
     """One drive of one run, from its stored state to its next wait or its end."""
@@ -84,6 +93,9 @@ class Walk:
     states: dict[str, StepRow]
     vars: dict[str, Any] = field(default_factory=dict)
     steps: dict[str, Any] = field(default_factory=dict)
+
+    current: str | None = None
+    """The path of the step being walked (the one a crash is blamed on)."""
 
     def __post_init__(self) -> None:
         self.vars = dict(self.run.vars)
@@ -115,6 +127,7 @@ class Walk:
             self.step(step, f"{prefix}{step.id}", scope)
 
     def step(self, step: StepSpec, path: str, scope: Mapping[str, Any]) -> None:
+        self.current = path
         row = self.states.get(path)
         if row is not None and row.status in ("succeeded", "skipped", "failed"):
             self._expose(step.id, row.result)
@@ -186,40 +199,71 @@ class Walk:
     def _attempts(
         self, step: StepSpec, call: StepCall, handler: StepHandler, row: StepRow | None
     ) -> Outcome | SopbenchError:
+        """One attempt of the step; a failure with tries left waits durably for the next.
+
+        Only sopbench's own errors fail a step. Anything else a handler raises
+        is a bug or an unknown outcome: it propagates, and the engine records
+        the run as crashed (see :mod:`sopbench.engine.crashes`).
+        """
         policy = step.retry or RetryPolicy(max_attempts=1)
         waiting = row is not None and row.status == "waiting"
-        while True:
-            try:
-                if self.run.dry_run:
-                    return handler.simulate(call)
-                if waiting:
-                    return handler.resume(call)
-                if handler.effects:
-                    with self.engine.lease_kept(self.run.id):
-                        return handler.run(call)
-                return handler.run(call)
-            except SopbenchError as exc:
-                error: SopbenchError = exc
-            except Exception as exc:  # a handler bug must fail the step, never the engine
-                error = StepFailed(f"{type(exc).__name__}: {exc}")
-            if call.attempt >= policy.max_attempts:
-                return error
-            self._retry(step, call, policy, error)
+        try:
+            if self.run.dry_run:
+                return handler.simulate(call)
+            if waiting:
+                return handler.resume(call)
+            if handler.effects:
+                with self.engine.lease_kept(self.run.id):
+                    return handler.run(call)
+            return handler.run(call)
+        except SopbenchError as exc:
+            error: SopbenchError = exc
+        if call.attempt >= policy.max_attempts:
+            return error
+        return self._retry_later(step, call, policy, error, row)
 
-    def _retry(
-        self, step: StepSpec, call: StepCall, policy: RetryPolicy, error: SopbenchError
-    ) -> None:
-        wait = min(policy.backoff * (2 ** (call.attempt - 1)), policy.max_backoff)
-        if policy.jitter:
-            wait = wait * random.uniform(0.5, 1.0)
-        # A service that said how long to wait (429/503 Retry-After) is obeyed,
-        # even past the policy's backoff: retrying sooner only gets refused again.
+    def _retry_later(
+        self,
+        step: StepSpec,
+        call: StepCall,
+        policy: RetryPolicy,
+        error: SopbenchError,
+        row: StepRow | None,
+    ) -> SopbenchError:
+        """Park the run until the next attempt is due (raises Suspended), or fail the step
+        when the service asks for a longer wait than the policy allows."""
+        wait = retry_wait(policy, call.attempt)
+        # A service that said how long to wait (429/503 Retry-After) is obeyed
+        # within max_backoff: retrying sooner only gets refused again.
         asked = getattr(error, "retry_after", None)
         if isinstance(asked, int | float) and asked > 0:
+            if timedelta(seconds=asked) > policy.max_backoff:
+                asked_for = format_duration(timedelta(seconds=round(asked)))
+                return StepFailed(
+                    f"{error} (the service asked to wait {asked_for} by Retry-After, longer "
+                    f"than the step's retry.max_backoff of {format_duration(policy.max_backoff)};"
+                    " not retried)",
+                    hint="raise retry.max_backoff (at most 24h) or run the SOP again later",
+                    step_id=step.id,
+                    run_id=self.run.id,
+                )
             wait = max(wait, timedelta(seconds=asked))
+        new = row is None and call.path not in self.states
+        if new:
+            self._seq += 1
         call.attempt += 1
-        self.engine.record_retry(self.run, call.path, call.attempt, str(error), wait)
-        time.sleep(wait.total_seconds())
+        self.engine.wait_for_retry(
+            self,
+            call.path,
+            step,
+            new=new,
+            seq=self._seq,
+            attempt=call.attempt,
+            rendered=call.params,
+            error=str(error),
+            wait=wait,
+        )
+        raise Suspended(call.path)
 
     def _finish(
         self,
@@ -237,6 +281,17 @@ class Walk:
                 step,
                 path,
                 self.engine.redact(str(outcome)),
+                call.params,
+                new=new,
+                attempt=call.attempt,
+            )
+            return
+        if isinstance(outcome, Wait) and outcome.kind not in HANDLER_WAIT_KINDS:
+            self._fail_step(
+                step,
+                path,
+                f"step type {step.type!r} asked to wait for {outcome.kind!r}, which is not "
+                f"a wait sopbench knows (one of: {', '.join(HANDLER_WAIT_KINDS)})",
                 call.params,
                 new=new,
                 attempt=call.attempt,

@@ -31,7 +31,12 @@ class RetryPolicy(Strict):
         default=timedelta(seconds=2), description="Wait before the second try; doubles."
     )
     max_backoff: Duration = Field(
-        default=timedelta(minutes=5), description="Longest wait between tries."
+        default=timedelta(hours=1),
+        le=timedelta(hours=24),
+        description=(
+            "Longest wait between tries (at most 24h). A service asking for a longer wait "
+            "(Retry-After) fails the step instead."
+        ),
     )
     jitter: bool = Field(default=True, description="Randomise waits so retries do not align.")
 

@@ -6,6 +6,7 @@ the database directly.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from sopbench.config import Settings
 from sopbench.content.adapter import content_factory
 from sopbench.content.media_adapter import media_factory
-from sopbench.engine import Engine
+from sopbench.engine import CrashPolicy, Engine
 from sopbench.engine.runstore import FINAL, RunRow, StepRow
 from sopbench.engine.services import ClientFactory
 from sopbench.errors import DecisionRefused, NotFound
@@ -28,6 +29,8 @@ from sopbench.services.inbox import inbox_page, task_votes_of
 from sopbench.steps import builtin_handlers
 from sopbench.store import Database, open_database
 from sopbench.store.tables import human_tasks, runs
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["RunService", "RunView"]
 
@@ -64,6 +67,8 @@ class RunView:
             "created_at": run.created_at,
             "finished_at": run.finished_at,
             "wake_at": run.wake_at,
+            "crash_count": run.crash_count,
+            "error_step": run.error_step,
             "steps": [
                 {
                     "path": s.path,
@@ -109,6 +114,10 @@ class RunService:
             ),
             hooks=hooks,
             lease_ttl=lease_ttl,
+            crash_policy=CrashPolicy(
+                max_crashes=settings.max_crashes,
+                backoff=timedelta(seconds=settings.crash_backoff),
+            ),
         )
 
     def close(self) -> None:
@@ -356,7 +365,14 @@ class RunService:
         """Loop over :meth:`recover` until ``stop()`` is true or idle for ``max_idle`` seconds."""
         driven, idle_since = 0, time.monotonic()
         while not (stop is not None and stop()):
-            moved = self.recover()
+            try:
+                moved = self.recover()
+            except Exception:
+                # One run's crash is contained by the engine; this is the pass
+                # itself (the database went away): say so and look again.
+                logger.exception("worker pass failed; looking again in %.1f s", poll)
+                time.sleep(poll)
+                continue
             driven += len(moved)
             if moved:
                 idle_since = time.monotonic()

@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 # every revision in migrations/versions, oldest first
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -129,7 +129,7 @@ class Database:
         target = HEAD_REVISION if revision == "head" else revision
         if target not in KNOWN_REVISIONS:
             raise StoreError(f"unknown schema revision {revision!r}")
-        with self.write() as conn:
+        with self._migrating() as conn:
             if self.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
             current = _current_revision(conn, self.display_url)
@@ -145,6 +145,37 @@ class Database:
                     f"{_reason(exc, self.url)}",
                     hint="the database was left at its previous revision",
                 ) from exc
+
+    @contextmanager
+    def _migrating(self) -> Iterator[Connection]:
+        """A write transaction for migrations.
+
+        On SQLite a migration may rebuild a table that others reference
+        (``ALTER`` cannot change a CHECK). SQLite's documented way is to turn
+        foreign keys off outside the transaction, rebuild, then run
+        ``foreign_key_check`` before committing; they are turned on again
+        before the connection goes back to the pool.
+        """
+        if self.dialect != "sqlite":
+            with self.write() as conn:
+                yield conn
+            return
+        with self._connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                conn.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+                with conn.begin():
+                    yield conn
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StoreError(
+                            f"a migration left {len(broken)} broken foreign key(s): {broken[:3]}",
+                            hint="the database was left at its previous revision",
+                        )
+            finally:
+                raw.execute("PRAGMA foreign_keys=ON")
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:

@@ -41,6 +41,8 @@ __all__ = [
     "CATCHUP_POLICIES",
     "DRAFT_STATUSES",
     "EFFECT_STATUSES",
+    "ENGINE_WAIT_KINDS",
+    "HANDLER_WAIT_KINDS",
     "MEDIA_KINDS",
     "NAMING_CONVENTION",
     "REPORT_STATUSES",
@@ -70,7 +72,11 @@ __all__ = [
 ]
 
 RUN_STATUSES = ("pending", "running", "waiting", "succeeded", "failed", "cancelled")
-WAIT_KINDS = ("approval", "manual", "delay", "child", "review", "media")
+HANDLER_WAIT_KINDS = ("approval", "manual", "delay", "child", "review", "media")
+"""What a step handler may wait for."""
+ENGINE_WAIT_KINDS = ("retry", "recovery")
+"""Waits only the engine sets: a step's next attempt, a crashed run's next recovery."""
+WAIT_KINDS = (*HANDLER_WAIT_KINDS, *ENGINE_WAIT_KINDS)
 STEP_STATUSES = ("running", "waiting", "succeeded", "failed", "skipped", "cancelled")
 EFFECT_STATUSES = ("intent", "done", "failed")
 TASK_KINDS = ("approval", "manual", "review", "media")
@@ -149,6 +155,9 @@ runs = Table(
     Column("lease_owner", String(PERSON), nullable=True),
     Column("lease_expires_at", UTCDateTime(), nullable=True),
     Column("wake_at", UTCDateTime(), nullable=True),
+    # Revision 0006: crash containment (see Engine._crashed).
+    Column("crash_count", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("error_step", String(PATH), nullable=True),
     version(),
     created(),
     updated(),

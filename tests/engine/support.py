@@ -16,16 +16,18 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import time_machine
 from sqlalchemy import select
 
 from sopbench.config import Settings, load_settings
 from sopbench.engine.runstore import StepRow
 from sopbench.library import load_workspace
 from sopbench.services.runs import RunService, RunView
-from sopbench.store import Database
+from sopbench.store import Database, utcnow
 from sopbench.store.tables import metadata
 from sopbench.testing.recorder import Recorder
 
@@ -88,6 +90,26 @@ class Bench:
 
     def kinds(self, run_id: str) -> list[str]:
         return [e["kind"] for e in self.journal(run_id)]
+
+    def through_retries(self, run_id: str, *, rounds: int = 10) -> RunView:
+        """Drive a run through its durable waits for a retry or a recovery.
+
+        Each time it waits, a recover pass before ``wake_at`` must leave it
+        alone (nothing sleeps, nothing retries early); then the clock moves
+        past ``wake_at`` and a recover pass (what a worker or tick does)
+        takes it on. The run's view once it no longer waits so.
+        """
+        view = self.view(run_id)
+        for _ in range(rounds):
+            if view.run.status != "waiting" or view.run.wait_kind not in ("retry", "recovery"):
+                return view
+            assert view.run.wake_at is not None
+            if view.run.wake_at > utcnow() + timedelta(milliseconds=200):
+                assert run_id not in [moved for moved, _ in self.service.recover()]
+            with time_machine.travel(view.run.wake_at + timedelta(seconds=1), tick=True):
+                self.service.recover()
+            view = self.view(run_id)
+        raise AssertionError(f"run {run_id} still waits after {rounds} wake-ups")
 
     def open_task(self, run_id: str) -> dict[str, Any]:
         tasks = [t for t in self.service.tasks(status="open") if t["run_id"] == run_id]

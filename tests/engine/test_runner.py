@@ -161,7 +161,7 @@ def test_the_journal_records_who_what_when(bench: Bench) -> None:
         ("step.succeeded", "sign"),
         ("step.started", "check"),
         ("step.failed", "check"),
-        ("run.failed", None),
+        ("run.failed", "check"),
     ]
     stamps = [e["ts"] for e in journal]
     assert stamps == sorted(stamps)
@@ -180,7 +180,7 @@ def test_the_journal_records_who_what_when(bench: Bench) -> None:
     failed = by[("step.failed", "check")]
     assert failed["data"]["error"] == "validation failed: too many: 14"
     assert failed["data"]["with"]["rules"][0] == {"check": False, "message": "too many: 14"}
-    assert by[("run.failed", None)]["data"]["error"] == (
+    assert by[("run.failed", "check")]["data"]["error"] == (
         "step 'check' failed: validation failed: too many: 14"
     )
     owner = by[("step.started", "prep")]["actor"]

@@ -54,31 +54,37 @@ def test_on_error_continue_records_the_failure_and_goes_on(bench: Bench) -> None
 
 def test_retry_waits_with_backoff_and_keeps_the_key(bench: Bench) -> None:
     bench.recorder.fail("/flaky", 500, times=1)
-    view = bench.start("eng_retry")
-    assert view.run.status == "succeeded", view.run.error
-    first, second = bench.recorder.requests
-    assert second.at - first.at >= 1.0  # backoff: 1s, no jitter
-    assert first.key == second.key == idempotency_key(view.run.id, "call", "http")
-    (retry,) = [e for e in bench.journal(view.run.id) if e["kind"] == "step.retry"]
+    started = bench.start("eng_retry")
+    # the backoff is a durable wait: the run is parked, nobody sleeps
+    assert (started.run.status, started.run.wait_kind) == ("waiting", "retry")
+    (retry,) = [e for e in bench.journal(started.run.id) if e["kind"] == "step.retry"]
     assert retry["data"]["attempt"] == 2 and retry["data"]["wait_seconds"] == 1.0
     assert "answered 500" in retry["data"]["error"]
+    assert started.run.wake_at is not None
+    assert abs((started.run.wake_at - retry["ts"]).total_seconds() - 1.0) < 0.5
+    assert started.run.lease_owner is None
+    view = bench.through_retries(started.run.id)
+    assert view.run.status == "succeeded", view.run.error
+    first, second = bench.recorder.requests
+    assert first.key == second.key == idempotency_key(view.run.id, "call", "http")
     call = next(s for s in view.steps if s.path == "call")
     assert call.attempt == 2 and call.result["status"] == 200
 
 
 def test_retry_obeys_retry_after_over_the_backoff(bench: Bench) -> None:
     bench.recorder.throttle("/flaky", retry_after=2, times=1)
-    view = bench.start("eng_retry")
-    assert view.run.status == "succeeded", view.run.error
-    first, second = bench.recorder.requests
-    assert second.at - first.at >= 2.0  # Retry-After: 2 beats the 1 s backoff
-    (retry,) = [e for e in bench.journal(view.run.id) if e["kind"] == "step.retry"]
+    started = bench.start("eng_retry")
+    assert (started.run.status, started.run.wait_kind) == ("waiting", "retry")
+    (retry,) = [e for e in bench.journal(started.run.id) if e["kind"] == "step.retry"]
     assert retry["data"]["wait_seconds"] == 2.0 and "answered 429" in retry["data"]["error"]
+    view = bench.through_retries(started.run.id)
+    assert view.run.status == "succeeded", view.run.error
+    assert len(bench.recorder.requests) == 2
 
 
 def test_retry_gives_up_after_max_attempts(bench: Bench) -> None:
     bench.recorder.fail("/flaky", 500, times=None)
-    view = bench.start("eng_retry")
+    view = bench.through_retries(bench.start("eng_retry").run.id)
     assert view.run.status == "failed"
     assert len(bench.recorder.requests) == 2
     effects = bench.service.engine.effects.of_run(view.run.id)

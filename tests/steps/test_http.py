@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
+import time_machine
 from engine.support import SECRET, Bench
 
 from sopbench.engine import idempotency_key
+from sopbench.scheduler import Scheduler
+
+CLI_START = 1.5
+"""Seconds a fresh `python -m sopbench` process needs before it does anything here."""
 
 
 def test_api_call_get_then_post(bench: Bench) -> None:
@@ -67,7 +73,7 @@ def test_api_call_fails_on_a_4xx(bench: Bench) -> None:
 def test_webhook_retries_5xx_with_the_same_key(bench: Bench) -> None:
     rec = bench.recorder
     rec.fail("/keyed/hook", 503, times=2)
-    view = bench.start("http_webhook")
+    view = bench.through_retries(bench.start("http_webhook").run.id)
     assert view.run.status == "succeeded", view.run.error
     key = idempotency_key(view.run.id, "hook", "webhook")
     hits = rec.requests_to("/keyed/hook")
@@ -88,7 +94,7 @@ def test_webhook_retries_5xx_with_the_same_key(bench: Bench) -> None:
 
 def test_webhook_retries_a_429(bench: Bench) -> None:
     bench.recorder.throttle("/keyed/hook", retry_after=1)
-    view = bench.start("http_webhook", {"event": "stock.low"})
+    view = bench.through_retries(bench.start("http_webhook", {"event": "stock.low"}).run.id)
     assert view.run.status == "succeeded"
     assert [h.status for h in bench.recorder.requests] == [429, 200]
     assert bench.recorder.requests[0].key == bench.recorder.requests[1].key
@@ -96,7 +102,7 @@ def test_webhook_retries_a_429(bench: Bench) -> None:
 
 def test_webhook_fails_once_retries_are_spent(bench: Bench) -> None:
     bench.recorder.fail("/keyed/hook", 500, times=None)
-    view = bench.start("http_webhook")
+    view = bench.through_retries(bench.start("http_webhook").run.id)
     assert view.run.status == "failed"
     hook = bench.steps(view.run.id)["hook"]
     assert hook.attempt == 3
@@ -169,3 +175,51 @@ def test_an_answer_with_non_standard_numbers_is_kept_safely(bench: Bench) -> Non
     assert view.run.status == "succeeded", view.run.error
     lookup = bench.steps(view.run.id)["lookup"].result["json"]
     assert lookup == {"seq": 1, "ratio": "Infinity", "odd": "NaN"}
+
+
+def test_a_long_retry_after_is_a_durable_wait_not_a_sleep(bench: Bench) -> None:
+    """503 + Retry-After: 600 behind an approval: `sopbench approve` returns at once,
+    the run waits (kind retry) until then, and a tick after that completes it."""
+    bench.recorder.fail("/keyed/hook", 503, times=1, headers={"Retry-After": "600"})
+    run_id = bench.start("http_approved_hook", started_by="ann").run.id
+    task = bench.open_task(run_id)
+
+    started = time.monotonic()
+    approved = bench.cli("approve", task["id"], "--as", "bob")
+    took = time.monotonic() - started
+    assert approved.returncode == 0, approved.stderr
+    assert took < 2.0 + CLI_START, f"approve took {took:.2f} s"
+
+    view = bench.view(run_id)
+    assert (view.run.status, view.run.wait_kind, view.run.lease_owner) == (
+        "waiting",
+        "retry",
+        None,
+    )
+    (retry,) = [e for e in bench.journal(run_id) if e["kind"] == "step.retry"]
+    assert retry["data"]["wait_seconds"] == 600.0 and "503" in retry["data"]["error"]
+    assert view.run.wake_at is not None
+    assert 590 <= (view.run.wake_at - retry["ts"]).total_seconds() <= 610
+
+    bench.service.recover()  # too early: left alone
+    assert bench.view(run_id).run.status == "waiting"
+    with time_machine.travel(view.run.wake_at + timedelta(seconds=1), tick=True):
+        ticked = Scheduler(bench.service).tick()  # what cron's `sopbench tick` runs
+    assert (run_id, "succeeded") in ticked.recovered
+    done = bench.view(run_id)
+    assert done.run.status == "succeeded", done.run.error
+    assert [h.status for h in bench.recorder.requests_to("/keyed/hook")] == [503, 200]
+
+
+def test_a_retry_after_beyond_max_backoff_fails_the_step_saying_so(bench: Bench) -> None:
+    bench.recorder.fail("/keyed/hook", 503, times=1, headers={"Retry-After": "7200"})
+    run_id = bench.start("http_approved_hook", started_by="ann").run.id
+    bench.decide(bench.open_task(run_id)["id"], "bob")
+    view = bench.view(run_id)
+    assert view.run.status == "failed"
+    error = bench.steps(run_id)["hook"].error or ""
+    assert "answered 503" in error
+    assert "asked to wait 2h by Retry-After, longer than the step's retry.max_backoff of 1h" in (
+        error
+    )
+    assert len(bench.recorder.requests_to("/keyed/hook")) == 1

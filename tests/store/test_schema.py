@@ -79,10 +79,18 @@ def test_open_is_cheap_at_head(database: Database) -> None:
 
 
 def add_rows(db: Database) -> None:
+    """Rows as revision 0001 knew them: columns added later are not named."""
     run_id = new_id("run")
+    old_runs = sa.Table("runs", sa.MetaData(), autoload_with=db.engine)
+    # reflection knows the columns, not their JSON type or Python defaults
+    old_runs = sa.Table(
+        "runs",
+        sa.MetaData(),
+        *[t.runs.c[c.name]._copy() for c in old_runs.columns],
+    )
     with db.write() as conn:
         conn.execute(
-            t.runs.insert().values(
+            old_runs.insert().values(
                 id=run_id,
                 sop_id="cs_weekly",
                 entity="computer_store",
@@ -151,6 +159,9 @@ def test_upgrade_from_0001_keeps_rows(empty_db_url: str) -> None:
             task = conn.execute(sa.select(t.human_tasks)).one()
         assert counts == {"runs": 1, "events": 2, "human_tasks": 1}
         assert task.approvers == ["manager"] and task.due_at == NOW
+        with db.read() as conn:
+            run = conn.execute(sa.select(t.runs)).one()
+        assert run.crash_count == 0 and run.error_step is None  # revision 0006
     finally:
         db.dispose()
 
