@@ -252,8 +252,21 @@ class PostgresServer:
             f"{SERVER_OPTIONS}"
         )
         self._run(
-            [find_binary("pg_ctl"), "restart", "-D", str(self._data), "-m", "fast", "-w"]
-            + ["-t", "60", "-l", str(self._data.parent / "run" / "postgres.log"), "-o", options]
+            [
+                find_binary("pg_ctl"),
+                "restart",
+                "-D",
+                str(self._data),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(self._data.parent / "run" / "postgres.log"),
+                "-o",
+                options,
+            ]
         )
 
     def stop(self) -> None:

@@ -117,8 +117,18 @@ def test_a_worker_process_serves_the_other_runs(bench: Bench) -> None:
         PYTHONPATH=os.pathsep.join([str(PLUGIN_DIR), *sys.path]),
     )
     worker = subprocess.run(
-        [sys.executable, "-m", "sopbench", "--home", str(bench.home), "worker"]
-        + ["--poll", "0.1", "--max-idle", "1.5"],
+        [
+            sys.executable,
+            "-m",
+            "sopbench",
+            "--home",
+            str(bench.home),
+            "worker",
+            "--poll",
+            "0.1",
+            "--max-idle",
+            "1.5",
+        ],
         env=env,
         capture_output=True,
         text=True,
