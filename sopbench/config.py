@@ -58,6 +58,7 @@ from typing import Any
 from sopbench.errors import ConfigError, SecretMissing
 
 __all__ = [
+    "LOG_LEVELS",
     "PageRequest",
     "Sandbox",
     "Secrets",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import socket
 from collections.abc import Iterator, Sequence
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from sopbench.services.runs import RunService
 
 __all__ = ["ReportWriter", "RunReport", "Table", "report_path"]
+
+logger = logging.getLogger(__name__)
 
 NOTEBOOK = "run_sop.ipynb"
 _CELL_TEXT = 160
@@ -339,6 +342,9 @@ class ReportWriter:
                 try:
                     path = self.write(run_id, kernel=kernel)
                 except Exception as exc:  # one broken report must not stop the others
+                    logger.exception(
+                        "the report of run %s failed", run_id, extra={"run_id": run_id}
+                    )
                     ledger.failed(run_id, f"{type(exc).__name__}: {exc}")
                     continue
                 try:

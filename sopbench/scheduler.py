@@ -40,6 +40,7 @@ report even with two ticks at once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,6 +68,8 @@ from sopbench.store import new_id, utcnow
 from sopbench.store.tables import CATCHUP_POLICIES, fire_records, runs, schedules
 
 __all__ = ["GRACE", "Fire", "ScheduleView", "Scheduler", "TickResult", "next_fire", "trigger_id"]
+
+logger = logging.getLogger(__name__)
 
 GRACE = timedelta(minutes=5)
 """Under ``catchup: none``, how late a fire time may be and still fire."""
@@ -379,6 +382,14 @@ class Scheduler:
             return Fire(view.id, fire_time, "skipped", error=str(exc))
         except SopbenchError as exc:
             message = self.engine.redact(str(exc))
+            logger.warning(
+                "schedule %s could not start SOP %s at %s: %s",
+                view.id,
+                view.sop_id,
+                fire_time.isoformat(),
+                message,
+                extra={"sop_id": view.sop_id},
+            )
             self.engine.runs.journal(
                 conn,
                 "schedule.error",
@@ -388,4 +399,12 @@ class Scheduler:
             )
             return Fire(view.id, fire_time, "error", error=message)
         self.engine.runs.journal(conn, "schedule.fired", run_id=run_id, actor=self.actor, data=data)
+        logger.info(
+            "schedule %s fired %s for %s: run %s",
+            view.id,
+            view.sop_id,
+            fire_time.isoformat(),
+            run_id,
+            extra={"run_id": run_id, "sop_id": view.sop_id},
+        )
         return Fire(view.id, fire_time, "fired", run_id=run_id)

@@ -7,6 +7,7 @@ traceback.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -16,6 +17,8 @@ from sopbench.cli._common import cli
 from sopbench.errors import SopbenchError
 
 __all__ = ["cli", "main"]
+
+logger = logging.getLogger(__name__)
 
 
 def _register_commands() -> None:
@@ -63,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one clear line, the traceback only on request
         if _wants_traceback(argv):
             raise
+        logger.debug("internal error", exc_info=True)
         click.echo(
             f"error: internal error: {type(exc).__name__}: {exc} "
             "(this is a sopbench bug; rerun with --traceback and report it)",

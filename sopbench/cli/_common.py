@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from sopbench.config import Settings, load_settings
+from sopbench.config import LOG_LEVELS, Settings, load_settings
+from sopbench.logs import configure_logging
 
 __all__ = ["cli", "echo_json", "echo_table", "json_option", "settings_of"]
 
@@ -23,20 +24,45 @@ __all__ = ["cli", "echo_json", "echo_table", "json_option", "settings_of"]
     help="Workspace folder (default: $SOPBENCH_HOME, else the current directory).",
 )
 @click.option("--traceback", is_flag=True, help="Show the Python traceback of internal errors.")
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default=None,
+    help="What the sopbench loggers write to stderr (default: $SOPBENCH_LOG, else warning).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="text, or one JSON object a line for log collectors (default: $SOPBENCH_LOG_FORMAT).",
+)
 @click.version_option(package_name="sopbench")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, traceback: bool) -> None:
+def cli(
+    ctx: click.Context,
+    home: str | None,
+    traceback: bool,
+    log_level: str | None,
+    log_format: str | None,
+) -> None:
     """Run small-business SOPs as durable, reviewable workflows."""
-    ctx.obj = {"home": home}
+    ctx.obj = {"home": home, "log_level": log_level, "log_format": log_format}
+    configure_logging(log_level or "warning", log_format or "text")
 
 
 def settings_of(ctx: click.Context) -> Settings:
-    """The settings for this invocation, read once."""
+    """The settings for this invocation, read once (and logging set up from them)."""
     root = ctx.find_root()
     if "settings" not in root.obj:
-        root.obj["settings"] = load_settings(root.obj.get("home"))
-    settings: Settings = root.obj["settings"]
-    return settings
+        settings = load_settings(root.obj.get("home"))
+        root.obj["settings"] = settings
+        configure_logging(
+            root.obj.get("log_level") or settings.log_level,
+            root.obj.get("log_format") or settings.log_format,
+            redact=settings.secrets.redact,
+        )
+    found: Settings = root.obj["settings"]
+    return found
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")

@@ -265,6 +265,7 @@ class Engine(HandlerServices):
             self._finish(walk, "failed", error=self.redact(str(failure)), step=failure.step_path)
             return "failed"
         except LeaseLost:
+            logger.warning("run %s: another driver took it over; this one stops", walk.run.id)
             return "lost"
         outputs, error = self._outputs(walk, sop)
         self._finish(walk, "failed" if error else "succeeded", outputs=outputs, error=error)
@@ -322,6 +323,14 @@ class Engine(HandlerServices):
             )
             if run.parent_run_id and self.runs.wake(conn, run.parent_run_id):
                 self._ready.append(run.parent_run_id)
+        logger.info(
+            "run %s (%s) %s%s",
+            run.id,
+            run.sop_id,
+            status,
+            f": {error}" if error else "",
+            extra={"run_id": run.id, "sop_id": run.sop_id, "step_id": step},
+        )
         self.hook("on_run_end", run_id=run.id, status=status)
 
     # -- persistence called by the walk ----------------------------------------

@@ -9,6 +9,7 @@ and the walk stops at the first step that has to wait.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from sopbench.engine.runner import Engine
 
 __all__ = ["RunFailed", "Suspended", "Walk", "retry_wait"]
+
+logger = logging.getLogger(__name__)
 
 
 class Suspended(Exception):
@@ -244,14 +247,21 @@ class Walk:
                     f"than the step's retry.max_backoff of {format_duration(policy.max_backoff)};"
                     " not retried)",
                     hint="raise retry.max_backoff (at most 24h) or run the SOP again later",
-                    step_id=step.id,
-                    run_id=self.run.id,
                 )
             wait = max(wait, timedelta(seconds=asked))
         new = row is None and call.path not in self.states
         if new:
             self._seq += 1
         call.attempt += 1
+        logger.info(
+            "run %s: step %s failed (%s); attempt %d in %.1f s",
+            self.run.id,
+            call.path,
+            self.engine.redact(str(error)),
+            call.attempt,
+            wait.total_seconds(),
+            extra={"run_id": self.run.id, "step_id": step.id},
+        )
         self.engine.wait_for_retry(
             self,
             call.path,
@@ -277,14 +287,19 @@ class Walk:
     ) -> None:
         new = row is None
         if isinstance(outcome, SopbenchError):
-            self._fail_step(
-                step,
+            message = self.engine.redact(str(outcome))
+            # the stored text stays what the step said; the error learns where it happened
+            outcome.run_id = outcome.run_id or self.run.id
+            outcome.step_id = outcome.step_id or step.id
+            outcome.sop_id = outcome.sop_id or self.run.sop_id
+            logger.warning(
+                "run %s: step %s failed: %s",
+                self.run.id,
                 path,
-                self.engine.redact(str(outcome)),
-                call.params,
-                new=new,
-                attempt=call.attempt,
+                message,
+                extra={"run_id": self.run.id, "step_id": step.id, "sop_id": self.run.sop_id},
             )
+            self._fail_step(step, path, message, call.params, new=new, attempt=call.attempt)
             return
         if isinstance(outcome, Wait) and outcome.kind not in HANDLER_WAIT_KINDS:
             self._fail_step(

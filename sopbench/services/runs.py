@@ -322,6 +322,14 @@ class RunService:
             )
             if decision.settled:
                 engine.runs.wake(conn, decision.run_id)
+        logger.info(
+            "task %s: %s by %s (%s)",
+            task_id,
+            action,
+            person,
+            decision.status,
+            extra={"run_id": decision.run_id, "step_id": task["step_path"]},
+        )
         run_status = engine.runs.get_run(decision.run_id).status
         if decision.settled and continue_run:
             run_status = engine.drive(decision.run_id)
