@@ -60,6 +60,7 @@ from sopbench.model.steps import (
 )
 
 __all__ = [
+    "BUILTIN_SOURCE",
     "BUILTIN_STEP_TYPES",
     "ENTRY_POINT_GROUP",
     "StepType",
