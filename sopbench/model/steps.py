@@ -183,7 +183,14 @@ class HttpTarget(StepParams):
 
 
 class ApiCallParams(HttpTarget):
-    """An HTTP request; the response is kept."""
+    """An HTTP request; the response is kept.
+
+    Sent with the connection's auth (`bearer`, `header`, `basic` or `query`),
+    timeout and retry options. GET, HEAD, PUT and DELETE are retried within
+    the call on 429, 5xx and timeouts (obeying `Retry-After` up to the
+    connection's `max_wait`); POST and PATCH are repeated only by the step's
+    `retry`, and carry an `Idempotency-Key`.
+    """
 
     result_fields = ("status", "json", "headers")
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
@@ -195,7 +202,12 @@ class ApiCallParams(HttpTarget):
 
 
 class WebhookParams(HttpTarget):
-    """An outbound POST carrying an `Idempotency-Key` header."""
+    """An outbound POST carrying an `Idempotency-Key` header.
+
+    The key is derived from the run id and the step path: the same on every
+    retry and after a crash. The POST is never repeated within one call; the
+    step's `retry` repeats it after a failure.
+    """
 
     result_fields = ("status",)
     body: Any = None
