@@ -9,6 +9,7 @@ per-file load cache is used), as after ``sopbench init``.
 * in-process: ``load_workspace`` again in a process that has loaded it once.
 
     python benchmarks/bench_validate.py [--sops 1000] [--repeat 5]
+    python benchmarks/bench_validate.py --bundled     # the reference workspace, sops/
 """
 
 from __future__ import annotations
@@ -40,11 +41,16 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sops", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--bundled", action="store_true", help="the reference sops/ instead")
     args = parser.parse_args()
     from sopbench.library import load_workspace
 
     with tempfile.TemporaryDirectory() as tmp:
-        home = generate(Path(tmp), args.sops)
+        if args.bundled:
+            home = Path(tmp)
+            shutil.copytree(HERE.parent / "sops", home / "sops")
+        else:
+            home = generate(Path(tmp), args.sops)
         (home / ".sopbench").mkdir()
         command = [sys.executable, "-m", "sopbench", "--home", str(home), "validate"]
         cold = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sopbench.docgen import steps_markdown
-from sopbench.model.steps import BUILTIN_PARAMS
+from sopbench.model.registry import BUILTIN_STEP_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,8 +17,9 @@ def test_steps_md_is_up_to_date() -> None:
 
 def test_every_step_type_is_documented_with_fields_and_result() -> None:
     text = steps_markdown()
-    assert len(BUILTIN_PARAMS) == 18
-    for name, model in BUILTIN_PARAMS.items():
+    assert text.count("\n## `") == len(BUILTIN_STEP_TYPES)
+    for kind in BUILTIN_STEP_TYPES:
+        name, model = kind.name, kind.params
         section = text.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
         assert "| field | type | default | meaning |" in section
         for field in model.result_fields:

@@ -22,8 +22,8 @@ from sopbench.content.checks import content_problems
 from sopbench.content.templates import load_templates
 from sopbench.docgen import README_END, README_START, readme_table, update_readme
 from sopbench.library import load_workspace
+from sopbench.model.registry import BUILTIN_STEP_TYPES
 from sopbench.model.sop import ScheduleTrigger, SopFile, StepSpec
-from sopbench.model.steps import BUILTIN_PARAMS
 from sopbench.services.runs import RunService
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,7 +105,7 @@ def test_every_sop_is_documented_and_runnable() -> None:
 
 def test_all_step_types_are_used() -> None:
     used = {step.type for _, _, step in all_steps()}
-    assert used == set(BUILTIN_PARAMS)
+    assert used == {kind.name for kind in BUILTIN_STEP_TYPES}
 
 
 def test_every_common_field_is_used() -> None:

@@ -10,21 +10,23 @@ acts on the outcome alone.
 * :class:`Blocks` — nested steps to run (a branch, loop iterations); when
   they are done the engine calls :meth:`StepHandler.collect`.
 
-Handlers are registered with :meth:`HandlerRegistry.register`; third-party
-step types come from the ``sopbench.steps`` entry-point group, read on first
-use (never at import).
+Which step types exist is said once, by the table of
+:mod:`sopbench.model.registry` (built-ins plus the ``sopbench.steps`` entry
+points, read on first use, never at import); :class:`HandlerRegistry` makes
+each type's handler from it when a run first needs one.
 """
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from sopbench.errors import ConfigError, NotFound
-from sopbench.model.registry import ENTRY_POINT_GROUP
+from sopbench.model.registry import StepType, StepTypes, step_types
 from sopbench.model.sop import StepSpec
 from sopbench.model.steps import StepParams
 
@@ -39,6 +41,7 @@ __all__ = [
     "Outcome",
     "StepHandler",
     "Wait",
+    "make_handler",
 ]
 
 
@@ -97,33 +100,68 @@ class StepHandler(Protocol):
 
 
 class HandlerRegistry:
-    """Step type name → handler; entry points are loaded on first lookup."""
+    """Step type name → handler, made on first lookup from the table of step types.
 
-    def __init__(self) -> None:
+    The table (:func:`~sopbench.model.registry.step_types` unless given) says
+    which types exist; this only turns a type's handler reference into one
+    handler object per registry, so the engine imports a step module when a
+    run first needs it and never by name.
+    """
+
+    def __init__(self, types: StepTypes | None = None) -> None:
+        self._types = types
         self._handlers: dict[str, StepHandler] = {}
-        self._entry_points_loaded = False
+        self._lock = threading.Lock()
 
-    def register(self, name: str, handler: StepHandler) -> None:
-        if name in self._handlers:
-            raise ConfigError(f"step type {name!r} is registered twice")
-        self._handlers[name] = handler
-
-    def _load_entry_points(self) -> None:
-        self._entry_points_loaded = True
-        for point in entry_points(group=ENTRY_POINT_GROUP):
-            if point.name not in self._handlers:
-                handler = point.load()
-                self.register(point.name, handler() if isinstance(handler, type) else handler)
+    @property
+    def types(self) -> StepTypes:
+        if self._types is None:
+            self._types = step_types()
+        return self._types
 
     def get(self, name: str) -> StepHandler:
-        if name not in self._handlers and not self._entry_points_loaded:
-            self._load_entry_points()
-        try:
+        handler = self._handlers.get(name)
+        if handler is not None:
+            return handler
+        kind = self.types.get(name)
+        if kind is None:
+            raise NotFound(
+                f"no handler for step type {name!r}",
+                hint="`sopbench schema` lists the step types; install the package declaring it",
+            )
+        with self._lock:
+            if name not in self._handlers:
+                self._handlers[name] = make_handler(kind)
             return self._handlers[name]
-        except KeyError:
-            raise NotFound(f"no handler for step type {name!r}") from None
 
     def names(self) -> list[str]:
-        if not self._entry_points_loaded:
-            self._load_entry_points()
-        return sorted(self._handlers)
+        return self.types.names()
+
+
+def make_handler(kind: StepType) -> StepHandler:
+    """The handler of ``kind``: its reference imported, a class instantiated."""
+    target = kind.handler
+    if isinstance(target, str):
+        module, _, attribute = target.partition(":")
+        try:
+            target = getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(
+                f"step type {kind.name!r} from {kind.source}: cannot import {kind.handler}",
+                hint="reinstall sopbench",
+            ) from exc
+    handler = target() if isinstance(target, type) else target
+    if not isinstance(handler, StepHandler):
+        raise ConfigError(
+            f"step type {kind.name!r} from {kind.source} is not a step handler",
+            hint="a handler has Params, effects, run, resume, collect and simulate",
+        )
+    # Validation used the table's model; the engine validates with the
+    # handler's: they must be one and the same.
+    if handler.Params is not kind.params:
+        raise ConfigError(
+            f"step type {kind.name!r} from {kind.source}: the handler's Params "
+            f"({handler.Params.__name__}) is not the table's ({kind.params.__name__})",
+            hint="declare the model once, as the handler's Params",
+        )
+    return handler

@@ -5,12 +5,16 @@ and adds, in one place:
 
 * **auth resolved at call time** from a named secret (``Auth`` callables:
   :func:`bearer_auth`, :func:`header_auth`, :func:`basic_auth`, or any
-  ``Callable[[], Mapping[str, str]]``); the value is never kept in the
-  object, its ``repr`` or an error;
-* **timeouts** (``timeout=`` seconds, per request overridable);
+  ``Callable[[], Mapping[str, str]]``; :func:`query_auth` as
+  ``auth_params=`` for a key in the query string); the value is never kept
+  in the object, its ``repr`` or an error, and every value sent (a basic
+  header's base64 too) is masked in errors and logs;
+* **timeouts** (``timeout=`` seconds, per request overridable; a
+  ``deadline=`` bounds a whole call, retries included);
 * **retries** with exponential backoff on 429, 5xx and transport errors,
   waiting exactly what ``Retry-After`` says (seconds or an HTTP date) when
-  the server says it. Only *safe* calls are retried: idempotent methods
+  the server says it (a longer wait than ``max_wait`` fails at once with
+  ``retry_after`` set, for a durable retry later). Only *safe* calls are retried: idempotent methods
   (GET, HEAD, OPTIONS, PUT, DELETE), calls carrying an ``idempotency_key``
   (sent as the ``Idempotency-Key`` header) or calls the client marks
   ``idempotent=True``. A connection that was refused (nothing sent) is
@@ -58,8 +62,10 @@ name is imported from here:
   ``Retry-After`` parsing;
 * :mod:`~sopbench.integrations._http_auth`: the ``Auth`` helpers;
 * :mod:`~sopbench.integrations._http_logs`: masking secrets in httpx logs;
-* :mod:`~sopbench.integrations._http_service`: :class:`HttpService` and
-  :func:`service_from_connection`.
+* :mod:`~sopbench.integrations._http_service`: :class:`HttpService`;
+* :mod:`~sopbench.integrations._http_connection`: :func:`service_from_connection`
+  and :class:`HttpConnection`, the client of the ``api_call`` and ``webhook``
+  steps (the ``http`` kind of :mod:`sopbench.integrations.registry`).
 
 The constants and hook types that were never in ``__all__`` (``NO_RETRY``,
 ``IDEMPOTENT_METHODS``, ``REQUEST_ID_HEADERS``, ``ErrorParser``,
@@ -74,6 +80,13 @@ from sopbench.integrations._http_auth import (
     basic_auth,
     bearer_auth,
     header_auth,
+    query_auth,
+    query_auth_from_connection,
+)
+from sopbench.integrations._http_connection import (
+    HttpConnection,
+    http_factory,
+    service_from_connection,
 )
 from sopbench.integrations._http_errors import (
     AuthFailed,
@@ -91,13 +104,14 @@ from sopbench.integrations._http_retry import NO_RETRY as NO_RETRY
 from sopbench.integrations._http_retry import RetryPolicy, header_retry_after, parse_retry_after
 from sopbench.integrations._http_service import REQUEST_ID_HEADERS as REQUEST_ID_HEADERS
 from sopbench.integrations._http_service import ErrorParser as ErrorParser
-from sopbench.integrations._http_service import HttpService, service_from_connection
+from sopbench.integrations._http_service import HttpService
 from sopbench.integrations._http_service import RetryAfterReader as RetryAfterReader
 from sopbench.integrations._http_service import logger as logger
 
 __all__ = [
     "Auth",
     "AuthFailed",
+    "HttpConnection",
     "HttpService",
     "HttpStatusError",
     "MalformedResponse",
@@ -113,6 +127,9 @@ __all__ = [
     "bearer_auth",
     "header_auth",
     "header_retry_after",
+    "http_factory",
     "parse_retry_after",
+    "query_auth",
+    "query_auth_from_connection",
     "service_from_connection",
 ]

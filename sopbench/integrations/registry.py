@@ -1,7 +1,7 @@
 """Integration clients for step handlers, built from workspace connections.
 
-:func:`default_clients` maps a client kind (``zoho``, ``discord``,
-``mixpost``) to a factory ``(connection or None, settings) -> adapter``;
+:func:`default_clients` maps a client kind (``http``, ``zoho``,
+``discord``, ``mixpost`` ...) to a factory ``(connection or None, settings) -> adapter``;
 the engine calls the factory each time a step asks for a client
 (``services.client(kind, connection_name)``). Adapters are small, keep no
 open connection between calls (each call opens and closes its HTTP
@@ -28,6 +28,12 @@ Connection examples (``sops/connections.yaml``)::
         type: mixpost
         base_url: https://social.example.com/mixpost/api/<workspace uuid>
         secret: MIXPOST_TOKEN
+      pos:                                         # for api_call / webhook steps
+        type: http
+        base_url: https://pos.example.com/api/v1
+        secret: POS_API_KEY
+        auth: query                                # bearer (default), header, basic, query, none
+        param: api_key                             # query: the parameter; header: `header:`
 
 Discord channels need no connection: ``channels: {ops: {type: discord,
 secret: DISCORD_WEBHOOK_OPS}}`` in ``entities.yaml`` (the secret holds the
@@ -44,7 +50,7 @@ from typing import Any
 from sopbench.config import Settings
 from sopbench.errors import ConnectionNotConfigured
 from sopbench.integrations.discord import DiscordWebhook
-from sopbench.integrations.http import RetryPolicy
+from sopbench.integrations.http import RetryPolicy, http_factory
 from sopbench.integrations.mixpost import MixpostClient
 from sopbench.integrations.zoho import NO_UPSERT_MODULES, RecordResult, ZohoCRM
 from sopbench.model.workspace import Connection
@@ -336,6 +342,7 @@ def default_clients() -> dict[str, ClientFactory]:
     :mod:`sopbench.content.media`, above this layer; the run service adds it.
     """
     return {
+        "http": http_factory,
         "zoho": zoho_client,
         "discord": discord_client,
         "mixpost": mixpost_client,

@@ -2,9 +2,15 @@
 
 from sopbench.model.common import Duration, InputSpec, format_duration, parse_duration
 from sopbench.model.inputs import coerce_inputs, coerce_value
-from sopbench.model.registry import step_param_models
+from sopbench.model.registry import (
+    BUILTIN_STEP_TYPES,
+    StepType,
+    StepTypes,
+    step_param_models,
+    step_types,
+)
 from sopbench.model.sop import Concurrency, RetryPolicy, Schedule, SopFile, StepSpec, Trigger
-from sopbench.model.steps import BUILTIN_PARAMS, StepParams, nested_step_fields
+from sopbench.model.steps import StepParams, nested_step_fields
 from sopbench.model.workspace import (
     CROSS_ENTITY,
     Channel,
@@ -18,7 +24,7 @@ from sopbench.model.workspace import (
 )
 
 __all__ = [
-    "BUILTIN_PARAMS",
+    "BUILTIN_STEP_TYPES",
     "CROSS_ENTITY",
     "Channel",
     "Concurrency",
@@ -35,6 +41,8 @@ __all__ = [
     "SopFile",
     "StepParams",
     "StepSpec",
+    "StepType",
+    "StepTypes",
     "Trigger",
     "Voice",
     "coerce_inputs",
@@ -43,4 +51,5 @@ __all__ = [
     "nested_step_fields",
     "parse_duration",
     "step_param_models",
+    "step_types",
 ]

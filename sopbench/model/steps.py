@@ -1,4 +1,7 @@
-"""The ``with`` parameters of the 18 built-in step types, one model each.
+"""The ``with`` parameters of the built-in step types, one model each.
+
+Which type uses which model is said once, in the table of
+:mod:`sopbench.model.registry`.
 
 Strings in ``with`` are templates. At load time a field whose value is a
 template (``"{{ ... }}"``) is accepted whatever the field's type, because its
@@ -19,7 +22,32 @@ from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
 from sopbench.model.common import Duration, Identifier, InputSpec, Strict
 
-__all__ = ["BUILTIN_PARAMS", "NESTED_STEPS_SCHEMA", "StepList", "StepParams", "nested_step_fields"]
+__all__ = [
+    "NESTED_STEPS_SCHEMA",
+    "ApiCallParams",
+    "ApprovalParams",
+    "ConditionParams",
+    "ContentGenerateParams",
+    "CreateRecordParams",
+    "CreateTaskParams",
+    "CrossEntityTriggerParams",
+    "DelayParams",
+    "FieldUpdateParams",
+    "HttpTarget",
+    "LoopParams",
+    "ManualParams",
+    "MediaRequestParams",
+    "NotebookParams",
+    "NotificationParams",
+    "Rule",
+    "SocialPostParams",
+    "StepList",
+    "StepParams",
+    "TransformParams",
+    "ValidationParams",
+    "WebhookParams",
+    "nested_step_fields",
+]
 
 NESTED_STEPS_SCHEMA: dict[str, Any] = {"type": "array", "items": {"x-sopbench": "step"}}
 """Placeholder schema of nested step lists; :mod:`sopbench.schema` points it at Step."""
@@ -155,7 +183,14 @@ class HttpTarget(StepParams):
 
 
 class ApiCallParams(HttpTarget):
-    """An HTTP request; the response is kept."""
+    """An HTTP request; the response is kept.
+
+    Sent with the connection's auth (`bearer`, `header`, `basic` or `query`),
+    timeout and retry options. GET, HEAD, PUT and DELETE are retried within
+    the call on 429, 5xx and timeouts (obeying `Retry-After` up to the
+    connection's `max_wait`); POST and PATCH are repeated only by the step's
+    `retry`, and carry an `Idempotency-Key`.
+    """
 
     result_fields = ("status", "json", "headers")
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
@@ -167,7 +202,12 @@ class ApiCallParams(HttpTarget):
 
 
 class WebhookParams(HttpTarget):
-    """An outbound POST carrying an `Idempotency-Key` header."""
+    """An outbound POST carrying an `Idempotency-Key` header.
+
+    The key is derived from the run id and the step path: the same on every
+    retry and after a crash. The POST is never repeated within one call; the
+    step's `retry` repeats it after a failure.
+    """
 
     result_fields = ("status",)
     body: Any = None
@@ -272,25 +312,3 @@ class NotebookParams(StepParams):
     path: str = Field(description="Notebook path, relative to the workspace.")
     parameters: dict[str, Any] = Field(default_factory=dict)
     kernel: str | None = None
-
-
-BUILTIN_PARAMS: dict[str, type[StepParams]] = {
-    "manual": ManualParams,
-    "approval": ApprovalParams,
-    "notification": NotificationParams,
-    "validation": ValidationParams,
-    "create_task": CreateTaskParams,
-    "create_record": CreateRecordParams,
-    "field_update": FieldUpdateParams,
-    "api_call": ApiCallParams,
-    "webhook": WebhookParams,
-    "condition": ConditionParams,
-    "loop": LoopParams,
-    "delay": DelayParams,
-    "transform": TransformParams,
-    "content_generate": ContentGenerateParams,
-    "social_post": SocialPostParams,
-    "media_request": MediaRequestParams,
-    "cross_entity_trigger": CrossEntityTriggerParams,
-    "notebook": NotebookParams,
-}

@@ -153,8 +153,13 @@ class Connection(Strict):
     type: Literal["http", "mixpost", "zoho", "discord", "smtp", "canva", "video", "llm"]
     base_url: str | None = None
     secret: str | None = Field(default=None, pattern=SECRET_NAME)
-    auth: Literal["bearer", "basic", "header", "none"] = "bearer"
+    auth: Literal["bearer", "basic", "header", "query", "none"] = Field(
+        default="bearer",
+        description="How the secret is sent: `Authorization: Bearer`, basic (the secret "
+        "holds user:password), a `header`, a query `param`, or not at all.",
+    )
     header: str | None = Field(default=None, description="Header name for `auth: header`.")
+    param: str | None = Field(default=None, description="Query parameter for `auth: query`.")
     headers: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict, description="Service-specific settings.")
     timeout: float = Field(default=30.0, gt=0)

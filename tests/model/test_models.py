@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 import sopbench.model
 from sopbench.model import (
-    BUILTIN_PARAMS,
+    BUILTIN_STEP_TYPES,
     InputSpec,
     RetryPolicy,
     SopFile,
@@ -258,7 +258,7 @@ MODELS = contract_models()
 
 def test_every_model_has_an_example() -> None:
     assert set(MODELS) == set(EXAMPLES), "add a realistic example for each new model"
-    assert {m.__name__ for m in BUILTIN_PARAMS.values()} <= set(MODELS)
+    assert {kind.params.__name__ for kind in BUILTIN_STEP_TYPES} <= set(MODELS)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -350,31 +350,14 @@ def test_format_duration(value: timedelta, text: str) -> None:
 # -- step registry -----------------------------------------------------------------
 
 
-def test_step_registry_has_the_eighteen_builtin_types() -> None:
-    assert set(step_param_models()) == {
-        "manual",
-        "approval",
-        "notification",
-        "validation",
-        "create_task",
-        "create_record",
-        "field_update",
-        "api_call",
-        "webhook",
-        "condition",
-        "loop",
-        "delay",
-        "transform",
-        "content_generate",
-        "social_post",
-        "media_request",
-        "cross_entity_trigger",
-        "notebook",
-    }
+def test_the_process_table_is_the_builtin_table_without_plugins() -> None:
+    names = [kind.name for kind in BUILTIN_STEP_TYPES]
+    assert len(set(names)) == len(names)
+    assert step_param_models() == {kind.name: kind.params for kind in BUILTIN_STEP_TYPES}
 
 
 def test_nested_step_fields() -> None:
-    nested = {name: nested_step_fields(model) for name, model in BUILTIN_PARAMS.items()}
+    nested = {kind.name: nested_step_fields(kind.params) for kind in BUILTIN_STEP_TYPES}
     assert {name: fields for name, fields in nested.items() if fields} == {
         "condition": ["then", "else"],
         "loop": ["steps"],
@@ -382,9 +365,9 @@ def test_nested_step_fields() -> None:
 
 
 def test_every_step_type_documents_its_result() -> None:
-    for name, model in BUILTIN_PARAMS.items():
-        assert model.result_fields, name
-        assert (model.__doc__ or "").strip(), name
+    for kind in BUILTIN_STEP_TYPES:
+        assert kind.params.result_fields, kind.name
+        assert (kind.params.__doc__ or "").strip(), kind.name
 
 
 def test_step_title() -> None:

@@ -55,8 +55,11 @@ def test_api_call_fails_when_the_answer_is_not_expected(bench: Bench) -> None:
     view = bench.start("http_expect")
     assert view.run.status == "failed"
     error = bench.steps(view.run.id)["order"].error
-    assert error == f"PUT {bench.recorder.url}/orders/1 answered 200"
-    assert len(bench.recorder.requests) == 1
+    assert error == (
+        f"http: PUT {bench.recorder.url}/orders/1 answered 200, expected 201 "
+        "(check the request, or list the status under `expect`)"
+    )
+    assert len(bench.recorder.requests) == 1  # a PUT is safe to repeat, but 200 is an answer
 
 
 def test_api_call_fails_on_a_4xx(bench: Bench) -> None:
@@ -64,8 +67,9 @@ def test_api_call_fails_on_a_4xx(bench: Bench) -> None:
     view = bench.start("http_call", {"sku": "NOPE"})
     assert view.run.status == "failed"
     assert bench.steps(view.run.id)["lookup"].error == (
-        f"GET {bench.recorder.url}/items answered 404"
+        f"http: GET {bench.recorder.url}/items answered 404: failing on purpose (404)"
     )
+    assert len(bench.recorder.requests) == 1  # a 4xx is not retried
     assert "order" not in bench.steps(view.run.id)
     assert bench.service.engine.effects.of_run(view.run.id)[0]["status"] == "intent"
 
@@ -106,8 +110,11 @@ def test_webhook_fails_once_retries_are_spent(bench: Bench) -> None:
     assert view.run.status == "failed"
     hook = bench.steps(view.run.id)["hook"]
     assert hook.attempt == 3
-    assert hook.error == f"webhook {bench.recorder.url}/keyed/hook answered 500"
-    assert len(bench.recorder.requests) == 3
+    assert hook.error == (
+        f"http: POST {bench.recorder.url}/keyed/hook answered 500: failing on purpose (500) "
+        "(the service is having trouble; the step can be retried later)"
+    )
+    assert len(bench.recorder.requests) == 3  # one per step attempt: never in-call
     assert "after" not in bench.steps(view.run.id)
 
 
@@ -123,7 +130,7 @@ def test_webhook_to_nowhere_fails_clearly(bench: Bench) -> None:
     view = bench.start("http_webhook_url", {"url": "http://127.0.0.1:9/closed"})
     assert view.run.status == "failed"
     error = bench.steps(view.run.id)["hook"].error or ""
-    assert error.startswith("POST http://127.0.0.1:9/closed failed:")
+    assert error.startswith("http: POST http://127.0.0.1:9/closed failed: ConnectError")
 
 
 def test_step_timeout_cuts_a_slow_call(bench: Bench) -> None:
@@ -133,8 +140,10 @@ def test_step_timeout_cuts_a_slow_call(bench: Bench) -> None:
     elapsed = time.monotonic() - started
     assert view.run.status == "failed"
     assert bench.steps(view.run.id)["slow"].error == (
-        f"GET {bench.recorder.url}/slow timed out after 1s"
+        f"http: GET {bench.recorder.url}/slow got no answer within 1s "
+        "(the service is slow or down; raise the connection's timeout or retry later)"
     )
+    # the step's timeout bounds the whole call: a GET is safe to retry, but not past it
     assert elapsed < 4
 
 
