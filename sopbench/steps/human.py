@@ -150,10 +150,10 @@ class Manual(_HumanTask):
 
     def _task_fields(self, call: StepCall) -> dict[str, Any]:
         params = call.typed(ManualParams)
-        checklist = "".join(f"\n[ ] {item}" for item in params.checklist)
         return {
             "title": call.step.title(),
-            "description": params.instructions + checklist,
+            "description": params.instructions,
+            "checklist": list(params.checklist),
             "approvers": [params.assignee] if params.assignee else [],
             "assignee": params.assignee,
             "required": 1,

@@ -255,6 +255,8 @@ human_tasks = Table(
     Column("comment", Text, nullable=True),
     Column("due_at", UTCDateTime(), nullable=True),
     Column("on_timeout", String(20), nullable=True),
+    # Revision 0006: a manual step's checklist items, as data (not in the description).
+    Column("checklist", JSONDocument(), nullable=True),
     version(),
     created(),
     one_of("kind", TASK_KINDS),

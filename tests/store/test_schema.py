@@ -186,3 +186,27 @@ def test_concurrent_first_opens_migrate_once(empty_db_url: str) -> None:
     results = [proc.communicate(timeout=120) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], [err for _, err in results]
     assert [out.strip() for out, _ in results] == [HEAD_REVISION] * 2
+
+
+def test_upgrade_to_0006_moves_checklists_out_of_descriptions(empty_db_url: str) -> None:
+    old = connect_database(empty_db_url)
+    try:
+        old.upgrade("0005")
+        add_rows(old)
+        tasks = sa.Table("human_tasks", sa.MetaData(), autoload_with=old.engine)
+        with old.write() as conn:
+            conn.execute(
+                sa.update(tasks).values(
+                    kind="manual", description="Count the stock.\n[ ] Shelf A\n[ ] Shelf B"
+                )
+            )
+    finally:
+        old.dispose()
+    db = open_database(empty_db_url)
+    try:
+        with db.read() as conn:
+            task = conn.execute(sa.select(t.human_tasks)).one()
+        assert task.description == "Count the stock."
+        assert task.checklist == ["Shelf A", "Shelf B"]
+    finally:
+        db.dispose()

@@ -171,9 +171,9 @@ class TaskDetail:
         t = self.task
         parts: list[widgets.Widget] = []
         if t["kind"] == "manual":
-            instructions, items = _checklist(t["description"] or "")
-            parts.append(widgets.HTML(f"<p>{esc(instructions)}</p>"))
-            boxes = [widgets.Checkbox(description=item, indent=False) for item in items]
+            parts.append(widgets.HTML(f"<p>{esc(t['description'] or '')}</p>"))
+            items = t.get("checklist") or []
+            boxes = [widgets.Checkbox(description=str(item), indent=False) for item in items]
             if boxes:
                 parts.append(widgets.VBox(boxes).add_class("sb-checklist"))
         else:
@@ -275,14 +275,6 @@ def _outcome(result: Mapping[str, Any]) -> str:
     if result["settled"]:
         return f"{result['status']}; run continues: {result['run_status']}"
     return f"{result['approvals']} of {result['required']} approvals recorded"
-
-
-def _checklist(description: str) -> tuple[str, list[str]]:
-    """Split a manual task's description into instructions and ``[ ] item`` lines."""
-    lines = description.splitlines()
-    items = [line[4:].strip() for line in lines if line.startswith("[ ] ")]
-    text = "\n".join(line for line in lines if not line.startswith("[ ] ")).strip()
-    return text, items
 
 
 PAGE = ApprovalsPage

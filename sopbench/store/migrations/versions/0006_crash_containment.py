@@ -8,6 +8,8 @@ Create Date: 2026-12-04
   unexpected error; recovery gives up (the run fails) after a set number.
 * ``runs.error_step``: the path of the step a failed or crashed run stopped
   at, so ``show``, History and the report can name it.
+* ``human_tasks.checklist``: a manual step's checklist items as a JSON
+  list (they were appended to the description as ``[ ] item`` lines).
 * Two engine-owned wait kinds: ``retry`` (a failing step waits durably for
   its next attempt) and ``recovery`` (a crashed run waits for its next
   recovery attempt, with backoff).
@@ -19,6 +21,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from sopbench.store.types import JSONDocument
 
 revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"
@@ -49,9 +53,38 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("error_step", sa.String(400), nullable=True))
     _swap_check(_NEW_KINDS)
+    with op.batch_alter_table("human_tasks") as batch:
+        batch.add_column(sa.Column("checklist", JSONDocument(), nullable=True))
+    _split_checklists()
+
+
+def _split_checklists() -> None:
+    """Move ``[ ] item`` lines of open and past manual tasks into ``checklist``."""
+    tasks = sa.table(
+        "human_tasks",
+        sa.column("id", sa.String()),
+        sa.column("kind", sa.String()),
+        sa.column("description", sa.Text()),
+        sa.column("checklist", JSONDocument()),
+    )
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.select(tasks.c.id, tasks.c.description).where(tasks.c.kind == "manual")
+    ).all()
+    for task_id, description in rows:
+        lines = (description or "").splitlines()
+        items = [line[4:].strip() for line in lines if line.startswith("[ ] ")]
+        if not items:
+            continue
+        text = "\n".join(line for line in lines if not line.startswith("[ ] ")).strip()
+        bind.execute(
+            sa.update(tasks).where(tasks.c.id == task_id).values(description=text, checklist=items)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("human_tasks") as batch:
+        batch.drop_column("checklist")
     _swap_check(_OLD_KINDS)
     with op.batch_alter_table("runs") as batch:
         batch.drop_column("error_step")
