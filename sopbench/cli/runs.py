@@ -43,9 +43,15 @@ def _print_view(view: RunView, *, verbose: bool = True) -> None:
     run = view.run
     tag = " (dry-run)" if run.dry_run else ""
     waiting = f" on {run.wait_kind}" if run.status == "waiting" and run.wait_kind else ""
+    if run.wait_kind in ("retry", "recovery") and run.status == "waiting" and run.wake_at:
+        # durable waits the engine set: say when a worker or tick picks the run up again
+        waiting += f" until {run.wake_at.isoformat(timespec='seconds')}"
     click.echo(f"{run.id}  {run.sop_id}  {run.status}{waiting}{tag}")
+    if run.crash_count and run.status != "failed":
+        click.echo(f"  crashed {run.crash_count} time(s) so far; recovery tries it again")
     if run.error:
-        click.echo(f"  error: {run.error}")
+        at = f" (at step {run.error_step})" if run.error_step else ""
+        click.echo(f"  error: {run.error}{at}")
     if verbose:
         for step in view.steps:
             note = f"  {step.error}" if step.error else ""
