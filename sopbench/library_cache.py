@@ -29,7 +29,7 @@ _FORMAT = 1
 
 
 def _cache_key() -> str:
-    from sopbench import __version__
+    from sopbench._version import __version__
 
     return f"{_FORMAT}:{__version__}:{','.join(sorted(step_param_models()))}"
 

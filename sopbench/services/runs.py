@@ -15,19 +15,15 @@ from typing import Any
 from sqlalchemy import func, select
 
 from sopbench.config import Settings
-from sopbench.content.adapter import content_factory
-from sopbench.content.media_adapter import media_factory
-from sopbench.engine import Engine
 from sopbench.engine.runstore import FINAL, RunRow, StepRow
 from sopbench.engine.services import ClientFactory
 from sopbench.errors import DecisionRefused, NotFound
-from sopbench.integrations.registry import default_clients
 from sopbench.library import Workspace, load_workspace
 from sopbench.services import run_history
 from sopbench.services.inbox import inbox_page, task_votes_of
-from sopbench.steps import builtin_handlers
 from sopbench.store import Database, open_database
 from sopbench.store.tables import human_tasks, runs
+from sopbench.wiring import LEASE_TTL, standard_engine
 
 __all__ = ["RunService", "RunView"]
 
@@ -90,25 +86,15 @@ class RunService:
         database: Database | None = None,
         clients: Mapping[str, ClientFactory] | None = None,
         hooks: Sequence[object] = (),
-        lease_ttl: timedelta = timedelta(seconds=30),
+        lease_ttl: timedelta = LEASE_TTL,
     ) -> None:
         """``hooks`` observe the run lifecycle (see :mod:`sopbench.engine.hooks`);
         ``lease_ttl`` is how long a dead driver keeps its runs before others take over."""
         self.settings = settings
         self.workspace = workspace or load_workspace(settings.home)
         self.db = database or open_database(settings)
-        self.engine = Engine(
-            self.db,
-            self.workspace,
-            settings,
-            handlers=builtin_handlers(),
-            clients=(
-                {**default_clients(), "media": media_factory, "content": content_factory}
-                if clients is None
-                else clients
-            ),
-            hooks=hooks,
-            lease_ttl=lease_ttl,
+        self.engine = standard_engine(
+            self.db, self.workspace, settings, clients=clients, hooks=hooks, lease_ttl=lease_ttl
         )
 
     def close(self) -> None:
