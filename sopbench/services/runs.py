@@ -1,7 +1,9 @@
 """Run services: start, dry-run, list, show, decide, cancel, recover, work.
 
 The CLI and the dashboard both call these; neither talks to the engine or
-the database directly.
+the database directly. The run vocabulary they show (:class:`RunRow`,
+:class:`StepRow`, the statuses, :func:`json_default` for journal data) is
+exported from here for them.
 """
 
 from __future__ import annotations
@@ -15,17 +17,26 @@ from typing import Any
 from sqlalchemy import func, select
 
 from sopbench.config import Settings
-from sopbench.engine.runstore import FINAL, RunRow, StepRow
+from sopbench.engine.runstore import ACTIVE, FINAL, RunRow, StepRow, json_default
 from sopbench.engine.services import ClientFactory
 from sopbench.errors import DecisionRefused, NotFound
 from sopbench.library import Workspace, load_workspace
 from sopbench.services import run_history
 from sopbench.services.inbox import inbox_page, task_votes_of
 from sopbench.store import Database, open_database
-from sopbench.store.tables import human_tasks, runs
+from sopbench.store.tables import RUN_STATUSES, human_tasks, runs
 from sopbench.wiring import LEASE_TTL, standard_engine
 
-__all__ = ["RunService", "RunView"]
+__all__ = [
+    "ACTIVE",
+    "FINAL",
+    "RUN_STATUSES",
+    "RunRow",
+    "RunService",
+    "RunView",
+    "StepRow",
+    "json_default",
+]
 
 _ACTIONS = {
     "approval": ("approve", "reject"),
