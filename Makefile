@@ -1,7 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo    create the environment, init the bundled workspace, then serve the reviewers'
 #                dashboard over it (SQLite, embedded LLM, sandbox doubles of every service)
-#   make check   install what the tests need, then ruff + mypy --strict + the full test suite
+#   make check   install what the tests need, then ruff + import-linter + mypy --strict + the full test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -33,6 +33,7 @@ demo: env
 lint: env
 	$(BIN)/ruff check sopbench tests benchmarks
 	$(BIN)/ruff format --check sopbench tests benchmarks
+	$(BIN)/lint-imports --no-logo
 
 typecheck: env
 	$(BIN)/mypy sopbench

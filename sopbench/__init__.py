@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sopbench._version import __version__
+
 if TYPE_CHECKING:
     from sopbench.errors import Problem, SopbenchError, WorkspaceInvalid
     from sopbench.library import Workspace, load_workspace
@@ -22,8 +24,6 @@ __all__ = [
     "glue",
     "load_workspace",
 ]
-
-__version__ = "0.1.0"
 
 _LAZY = {
     "Problem": "sopbench.errors",

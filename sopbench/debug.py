@@ -10,6 +10,12 @@ alone while it is debugged; :meth:`~DebugSession.close` hands it back.
 
 Nested steps (inside ``condition`` and ``loop``) count as steps too, so
 :meth:`~DebugSession.step` goes into them.
+
+The session builds the same engine as the application services
+(:func:`sopbench.wiring.standard_engine`) but not through them: the debugger
+sits below the service layer (DESIGN.md, "Dependency direction"). Every
+change it makes to a run goes through :class:`~sopbench.engine.RunStore`, so
+it bumps the run's ``version`` like any other writer.
 """
 
 from __future__ import annotations
@@ -19,17 +25,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, update
-
 from sopbench.config import Settings, load_settings
+from sopbench.engine import Engine
 from sopbench.engine.runstore import FINAL, RunRow, StepRow, jsonable
 from sopbench.errors import NotFound, UsageError
 from sopbench.expressions import render_value
+from sopbench.library import Workspace, load_workspace
 from sopbench.model.sop import SopFile, StepSpec
 from sopbench.model.steps import nested_step_fields
-from sopbench.services.runs import RunService
-from sopbench.store import Database
-from sopbench.store.tables import runs, step_states
+from sopbench.store import Database, open_database
+from sopbench.wiring import standard_engine
 
 __all__ = ["LEASE", "DebugSession"]
 
@@ -58,11 +63,15 @@ class _Breaker:
 class DebugSession:
     """One run of one SOP, driven a step at a time."""
 
-    def __init__(self, service: RunService, breaker: _Breaker, run_id: str) -> None:
-        self.service = service
+    def __init__(
+        self, engine: Engine, breaker: _Breaker, run_id: str, *, owns_database: bool = False
+    ) -> None:
+        """Prefer :meth:`start`; ``engine`` must call ``breaker`` as a lifecycle hook."""
+        self.engine = engine
         self._breaker = breaker
         self.run_id = run_id
         self.last_step: str | None = None
+        self._owns_database = owns_database
 
     @classmethod
     def start(
@@ -76,16 +85,23 @@ class DebugSession:
         database: Database | None = None,
         started_by: str = "debugger",
     ) -> DebugSession:
-        """Record a new run (dry by default) and stop before its first step."""
+        """Record a new run (dry by default) and stop before its first step.
+
+        A ``database`` passed in stays open on :meth:`close`; one opened here is disposed.
+        """
+        settings = settings or load_settings(home)
+        workspace = load_workspace(settings.home)
+        db = database or open_database(settings)
         breaker = _Breaker()
-        service = RunService(
-            settings or load_settings(home), database=database, hooks=[breaker], lease_ttl=LEASE
-        )
-        sop = service.workspace.sop(sop_id)
-        run_id = service.engine.start_run(
-            sop, dict(inputs or {}), started_by=started_by, dry_run=dry
-        )
-        return cls(service, breaker, run_id)
+        try:
+            engine = standard_engine(db, workspace, settings, hooks=[breaker], lease_ttl=LEASE)
+            sop = workspace.sop(sop_id)
+            run_id = engine.start_run(sop, dict(inputs or {}), started_by=started_by, dry_run=dry)
+        except BaseException:
+            if database is None:
+                db.dispose()
+            raise
+        return cls(engine, breaker, run_id, owns_database=database is None)
 
     # -- moving --------------------------------------------------------------------
 
@@ -95,7 +111,7 @@ class DebugSession:
         self._breaker.stop = stop
         self._breaker.last = None
         try:
-            self.service.engine.drive(self.run_id)
+            self.engine.drive(self.run_id)
         except _Pause:
             pass
         finally:
@@ -122,20 +138,13 @@ class DebugSession:
         path = self.last_step
         if path is None:
             raise UsageError("no step has run in this session yet")
-        with self.service.db.write() as conn:
-            conn.execute(
-                delete(step_states).where(
-                    step_states.c.run_id == self.run_id, step_states.c.path == path
-                )
+        store = self.engine.runs
+        with self.engine.db.write() as conn:
+            store.forget_step(conn, self.run_id, path)
+            store.update_run(
+                conn, self.run_id, status="running", error=None, finished_at=None, wait_kind=None
             )
-            conn.execute(
-                update(runs)
-                .where(runs.c.id == self.run_id)
-                .values(status="running", error=None, finished_at=None, wait_kind=None)
-            )
-            self.service.engine.runs.journal(
-                conn, "debug.rerun", run_id=self.run_id, actor="debugger", step_path=path
-            )
+            store.journal(conn, "debug.rerun", run_id=self.run_id, actor="debugger", step_path=path)
         return self._drive(lambda p, _id: p == path)
 
     # -- changing ------------------------------------------------------------------
@@ -151,14 +160,15 @@ class DebugSession:
         return current
 
     def _update(self, **values: Any) -> None:
-        with self.service.db.write() as conn:
-            conn.execute(update(runs).where(runs.c.id == self.run_id).values(**values))
-            self.service.engine.runs.journal(
+        store = self.engine.runs
+        with self.engine.db.write() as conn:
+            store.update_run(conn, self.run_id, **values)
+            store.journal(
                 conn,
                 "debug.changed",
                 run_id=self.run_id,
                 actor="debugger",
-                data=self.service.engine.clean(values),
+                data=self.engine.clean(values),
             )
 
     # -- looking -------------------------------------------------------------------
@@ -166,18 +176,22 @@ class DebugSession:
     @property
     def row(self) -> RunRow:
         """The run as stored now."""
-        return self.service.engine.runs.get_run(self.run_id)
+        return self.engine.runs.get_run(self.run_id)
 
     @property
     def status(self) -> str:
         return str(self.row.status)
 
     @property
+    def workspace(self) -> Workspace:
+        return self.engine.workspace
+
+    @property
     def sop(self) -> SopFile:
-        return self.service.workspace.sop(self.row.sop_id)
+        return self.workspace.sop(self.row.sop_id)
 
     def states(self) -> list[StepRow]:
-        rows = self.service.engine.runs.steps_of(self.run_id).values()
+        rows = self.engine.runs.steps_of(self.run_id).values()
         return sorted(rows, key=lambda s: s.seq)
 
     def context(self) -> dict[str, Any]:
@@ -207,18 +221,18 @@ class DebugSession:
                 return state.rendered
         for path, spec in self.sop.walk():
             if target in (path, spec.id):
-                handler = self.service.engine.handlers.get(spec.type)
+                handler = self.engine.handlers.get(spec.type)
                 skip = frozenset(nested_step_fields(handler.Params))
                 context = {
                     **self.context(),
-                    "entity": self.service.engine.entity_context(self.row.entity),
+                    "entity": self.engine.entity_context(self.row.entity),
                     "run": {"id": self.run_id, "sop_id": self.row.sop_id},
                 }
                 return jsonable(render_value(spec.with_, context, skip=skip))
         raise NotFound(f"SOP {self.sop.sop_id} has no step '{target}'")
 
     def journal(self) -> list[dict[str, Any]]:
-        return self.service.journal(self.run_id)
+        return self.engine.runs.journal_of(self.run_id)
 
     def table(self) -> list[dict[str, Any]]:
         """The steps so far, one dict each (JupyterLab shows a list of dicts readably)."""
@@ -235,14 +249,12 @@ class DebugSession:
         ]
 
     def close(self) -> None:
-        """Give the run's lease back (a worker may then drive it on) and close the database."""
-        with self.service.db.write() as conn:
-            conn.execute(
-                update(runs)
-                .where(runs.c.id == self.run_id, runs.c.lease_owner == self.service.engine.owner)
-                .values(lease_owner=None, lease_expires_at=None)
-            )
-        self.service.close()
+        """Give the run's lease back (a worker may then drive it on); dispose of the
+        database if the session opened it."""
+        with self.engine.db.write() as conn:
+            self.engine.runs.release(conn, self.run_id, self.engine.owner)
+        if self._owns_database:
+            self.engine.db.dispose()
 
     def __repr__(self) -> str:
         return f"<DebugSession {self.run_id} {self.status} last={self.last_step}>"

@@ -284,7 +284,8 @@ def _load_workspace(home: str | Path) -> Workspace:
             workspace.sops.setdefault(sop.sop_id, sop)
     cache.keep_only(seen)
     cache.save()
-    bad_paths = cross_check(workspace)
+    cross_problems, bad_paths = cross_check(workspace.documents)
+    workspace.problems.extend(cross_problems)
     workspace.sops = {k: v for k, v in workspace.sops.items() if v.path not in bad_paths}
     workspace.problems = sorted(set(workspace.problems))  # merged copies repeat theirs
     return workspace

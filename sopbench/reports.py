@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 
@@ -41,14 +41,22 @@ from sopbench.store import Database, open_database
 from sopbench.store.tables import human_tasks
 
 if TYPE_CHECKING:
-    from sopbench.services.runs import RunService
+    from sopbench.engine import Engine
 
-__all__ = ["ReportWriter", "RunReport", "Table", "report_path"]
+__all__ = ["EngineHolder", "ReportWriter", "RunReport", "Table", "report_path"]
 
 logger = logging.getLogger(__name__)
 
 NOTEBOOK = "run_sop.ipynb"
 _CELL_TEXT = 160
+
+
+class EngineHolder(Protocol):
+    """Whoever lends the writer its engine (the application's ``RunService``): declared
+    here rather than imported, because the services build on reports, not the reverse."""
+
+    @property
+    def engine(self) -> Engine: ...
 
 
 def report_path(reports_dir: Path, run: RunRow) -> Path:
@@ -233,7 +241,7 @@ def _kernel_env(settings: Settings) -> Iterator[None]:
 class ReportWriter:
     """Writes report notebooks and their HTML for finished runs, in this process."""
 
-    def __init__(self, settings: Settings, service: RunService | None = None) -> None:
+    def __init__(self, settings: Settings, service: EngineHolder | None = None) -> None:
         self.settings = settings
         self.service = service
         self._exporter: Any = None
@@ -357,7 +365,7 @@ class ReportWriter:
 
     def _ledger(self, stack: ExitStack) -> ReportLedger:
         if self.service is not None:
-            return ReportLedger(self.service.db, self.service.engine.owner)
+            return ReportLedger(self.service.engine.db, self.service.engine.owner)
         db = open_database(self.settings)
         stack.callback(db.dispose)
         return ReportLedger(db, f"reports:{socket.gethostname()}:{os.getpid()}")

@@ -6,14 +6,19 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sopbench.cron import load_zone, parse_cron
 from sopbench.engine.runstore import FINAL
 
+if TYPE_CHECKING:
+    from sopbench.engine import Engine
+    from sopbench.library import Workspace
+
 __all__ = [
     "Fire",
     "Reporter",
+    "RunDriver",
     "ScheduleView",
     "TickResult",
     "next_fire",
@@ -96,6 +101,27 @@ class TickResult:
 
 Reporter = Callable[[list[str]], list[str]]
 """Writes reports for finished runs; returns the paths written."""
+
+
+class RunDriver(Protocol):
+    """What the scheduler is handed to start and drive runs.
+
+    The application's :class:`~sopbench.services.runs.RunService` is one. The
+    scheduler declares what it needs instead of importing that class: the
+    services build on the scheduler, never the other way round.
+    """
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def workspace(self) -> Workspace:
+        """The SOPs now (read at every use: an operator may reload them)."""
+        ...
+
+    def recover(self, *, limit: int = 100) -> list[tuple[str, str]]:
+        """Drive every run that is ready, due or left behind, once; (run id, status) moved."""
+        ...
 
 
 def schedule_view(row: Any) -> ScheduleView:

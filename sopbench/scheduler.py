@@ -57,13 +57,13 @@ from sopbench.report_ledger import ReportLedger
 from sopbench.schedule_types import (
     Fire,
     Reporter,
+    RunDriver,
     ScheduleView,
     TickResult,
     next_fire,
     schedule_view,
     trigger_id,
 )
-from sopbench.services.runs import RunService
 from sopbench.store import new_id, utcnow
 from sopbench.store.tables import CATCHUP_POLICIES, fire_records, runs, schedules
 
@@ -79,11 +79,12 @@ _SCAN_LIMIT = 100_000  # fire times looked at per schedule and tick (a year of m
 
 
 class Scheduler:
-    """Schedules of one workspace over a :class:`RunService`."""
+    """Schedules of one workspace over a :class:`~sopbench.schedule_types.RunDriver`
+    (the application's ``RunService``)."""
 
     def __init__(
         self,
-        service: RunService,
+        service: RunDriver,
         *,
         reporter: Reporter | None = None,
         cap: int = DEFAULT_CAP,
@@ -93,8 +94,8 @@ class Scheduler:
         """``report_batch``: at most this many runs finished outside the tick are
         reported per tick (the rest wait for the next ones)."""
         self.service = service
-        self.db = service.db
         self.engine = service.engine
+        self.db = self.engine.db
         self.reporter = reporter
         self.cap = cap
         self.actor = actor

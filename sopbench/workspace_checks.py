@@ -6,9 +6,9 @@ a local problem still gets its cross-file problems reported in the same pass.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sopbench.errors import Problem
 from sopbench.expressions import is_template
@@ -17,9 +17,6 @@ from sopbench.model.steps import nested_step_fields
 from sopbench.model.workspace import CROSS_ENTITY
 from sopbench.suggest import did_you_mean
 from sopbench.yamlsource import DataPath, YamlDocument
-
-if TYPE_CHECKING:
-    from sopbench.library import Workspace
 
 __all__ = ["cross_check"]
 
@@ -69,8 +66,8 @@ class _Checker:
     typo in a role) does not hide every other problem of the workspace.
     """
 
-    def __init__(self, workspace: Workspace) -> None:
-        self.ws = workspace
+    def __init__(self, documents: Mapping[str, YamlDocument]) -> None:
+        self.documents = documents
         self.problems: list[Problem] = []
         self.bad_paths: set[str] = set()
         self.entities_doc = self._workspace_doc("entities.yaml")
@@ -98,7 +95,7 @@ class _Checker:
             }
 
     def _workspace_doc(self, name: str) -> YamlDocument | None:
-        doc = self.ws.documents.get(f"sops/{name}")
+        doc = self.documents.get(f"sops/{name}")
         return doc if doc is not None and isinstance(doc.data, dict) else None
 
     def add(self, doc: YamlDocument, at: DataPath, message: str) -> None:
@@ -116,7 +113,7 @@ class _Checker:
         workspace_files = {"entities.yaml", "people.yaml", "connections.yaml"}
         return [
             doc
-            for doc in self.ws.documents.values()
+            for doc in self.documents.values()
             if isinstance(doc.data, dict)
             and not (
                 PurePosixPath(doc.path).parent.name == "sops"
@@ -334,9 +331,13 @@ class _Checker:
                 )
 
 
-def cross_check(workspace: Workspace) -> set[str]:
-    """Add cross-file problems to ``workspace``; returns the paths that got any."""
-    checker = _Checker(workspace)
+def cross_check(documents: Mapping[str, YamlDocument]) -> tuple[list[Problem], set[str]]:
+    """The cross-file problems of a workspace's parsed files (by workspace-relative
+    path), and the paths that got any.
+
+    It takes the documents, not the :class:`~sopbench.library.Workspace`: the
+    library calls these checks, so they must not know the library.
+    """
+    checker = _Checker(documents)
     checker.run()
-    workspace.problems.extend(checker.problems)
-    return checker.bad_paths
+    return checker.problems, checker.bad_paths

@@ -6,14 +6,6 @@ import click
 
 from sopbench.cli._common import cli, echo_json, echo_table, json_option, settings_of
 from sopbench.errors import WorkspaceInvalid
-from sopbench.library import load_workspace
-
-
-def _palettes(home: object) -> dict[str, list[str]] | None:
-    workspace = load_workspace(str(home))
-    if workspace.entities is None:
-        return None
-    return {eid: list(e.brand_colors) for eid, e in workspace.entities.entities.items()}
 
 
 @cli.command()
@@ -37,10 +29,9 @@ def prompts(
     as_json: bool,
 ) -> int:
     """List the media prompt library (Canva images, Sora 2 videos), filtered."""
-    settings = settings_of(ctx)
-    from sopbench.content.prompts import load_prompt_library
+    from sopbench.services.media import prompt_library
 
-    library = load_prompt_library(settings.home, palettes=_palettes(settings.home))
+    library = prompt_library(settings_of(ctx))
     if not library.prompts and library.problems:
         raise WorkspaceInvalid(library.problems)
     found = library.filter(entity=entity, service=service, kind=kind, search=search)

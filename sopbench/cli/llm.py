@@ -5,13 +5,10 @@ from __future__ import annotations
 import signal
 import threading
 from types import FrameType
-from typing import Any
 
 import click
 
 from sopbench.cli._common import cli, echo_json, json_option, settings_of
-from sopbench.config import Settings
-from sopbench.errors import SopbenchError
 
 
 @cli.group()
@@ -29,7 +26,7 @@ def serve(ctx: click.Context, port: int, threads: int | None) -> int:
     Prints the OpenAI-compatible base URL; set SOPBENCH_LLM_URL to it to
     share one model server between processes.
     """
-    from sopbench.integrations.embedded_llm import start_embedded
+    from sopbench.services.content import start_embedded
 
     settings = settings_of(ctx)
     stop = threading.Event()
@@ -57,35 +54,14 @@ def serve(ctx: click.Context, port: int, threads: int | None) -> int:
     return 0
 
 
-def _status(settings: Settings) -> dict[str, Any]:
-    from sopbench.integrations.embedded_llm import embedded_problem, find_model
-    from sopbench.integrations.llm import LlmClient
-
-    if settings.llm_url:
-        out: dict[str, Any] = {"source": "url", "url": settings.llm_url}
-        try:
-            with LlmClient.from_settings(settings) as client:
-                out["models"] = client.models()
-            out.update(usable=True, problem=None)
-        except SopbenchError as exc:
-            out.update(usable=False, problem=str(exc))
-        return out
-    problem = embedded_problem(settings.llm_model_file)
-    model = None if problem else str(find_model(settings.llm_model_file))
-    return {
-        "source": "embedded",
-        "model_file": model,
-        "usable": problem is None,
-        "problem": problem,
-    }
-
-
 @llm.command()
 @json_option
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> int:
     """Which LLM content drafts use, and whether it answers (exit 1 when none can)."""
-    out = _status(settings_of(ctx))
+    from sopbench.services.content import llm_status
+
+    out = llm_status(settings_of(ctx))
     if as_json:
         echo_json(out)
     elif out["source"] == "url":

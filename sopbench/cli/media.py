@@ -13,8 +13,7 @@ from sopbench.cli._common import cli, echo_json, echo_table, json_option, settin
 from sopbench.errors import UsageError
 
 if TYPE_CHECKING:
-    from sopbench.content.media import MediaRequestView
-    from sopbench.services.media import MediaDesk
+    from sopbench.services.media import MediaDesk, MediaRequestView
 
 __all__ = ["parse_overrides"]
 

@@ -1,20 +1,40 @@
-"""``sandbox``: local doubles of every outside service, until Ctrl-C or SIGTERM."""
+"""``sandbox``: local doubles of every outside service, until Ctrl-C or SIGTERM.
+
+The doubles live in :mod:`sopbench.testing`, which only tests and this module
+import (the "testing" contract in pyproject.toml); ``serve --sandbox`` starts
+them through :func:`sandbox_runner` too.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from sopbench.cli._common import cli, echo_json, json_option, settings_of
+from sopbench.config import Settings
 from sopbench.errors import SopbenchError
-from sopbench.library import load_workspace
+from sopbench.services.workspace import open_workspace
+
+if TYPE_CHECKING:
+    from sopbench.testing.sandbox import SandboxRunner
+
+__all__ = ["SandboxRunning", "sandbox_runner"]
 
 
 class SandboxRunning(SopbenchError):
     """A sandbox is already running for this workspace."""
+
+
+def sandbox_runner(settings: Settings, *, llm_url: str | None = None) -> SandboxRunner:
+    """The doubles for ``settings``' workspace; entering it starts them and points
+    the workspace at them (``llm_url``: an LLM to use instead of the LLM double)."""
+    from sopbench.testing.sandbox import SandboxRunner
+
+    return SandboxRunner(settings, open_workspace(settings), llm_url=llm_url)
 
 
 @cli.command()
@@ -27,8 +47,6 @@ def sandbox(ctx: click.Context, as_json: bool) -> int:
     doubles (fake secrets, local URLs); nothing reaches a real service.
     Stop it with Ctrl-C or SIGTERM.
     """
-    from sopbench.testing.sandbox import SandboxRunner
-
     settings = settings_of(ctx)
     if settings.sandbox is not None:
         raise SandboxRunning(
@@ -42,7 +60,7 @@ def sandbox(ctx: click.Context, as_json: bool) -> int:
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with SandboxRunner(settings, load_workspace(settings.home)) as runner:
+        with sandbox_runner(settings) as runner:
             summary = runner.summary()
             if as_json:
                 echo_json(summary)

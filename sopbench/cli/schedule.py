@@ -14,26 +14,15 @@ from sopbench.cli._common import cli, echo_json, echo_table, json_option, settin
 from sopbench.errors import UsageError
 
 if TYPE_CHECKING:
-    from sopbench.scheduler import Scheduler, ScheduleView, TickResult
+    from sopbench.services.session import Scheduler, ScheduleView, TickResult
 
 
 @contextmanager
 def _scheduler(ctx: click.Context, *, reports: bool = False) -> Iterator[Scheduler]:
-    from sopbench.scheduler import Scheduler
-    from sopbench.services.runs import RunService
+    from sopbench.services.session import open_scheduler
 
-    settings = settings_of(ctx)
-    service = RunService(settings)
-    reporter = None
-    if reports:
-        from sopbench.reports import ReportWriter
-
-        writer = ReportWriter(settings, service)
-        reporter = writer.write_many
-    try:
-        yield Scheduler(service, reporter=reporter)
-    finally:
-        service.close()
+    with open_scheduler(settings_of(ctx), reports=reports) as scheduler:
+        yield scheduler
 
 
 def _inputs(values: tuple[str, ...]) -> dict[str, str]:

@@ -84,7 +84,6 @@ def serve(
     (`sopbench users set-code NAME`), or are known from JupyterHub or a
     trusted auth proxy.
     """
-    from sopbench.library import load_workspace
     from sopbench.services.dashboard import DashboardOptions, DashboardServer
     from sopbench.services.workspace import init_workspace
 
@@ -101,12 +100,10 @@ def serve(
         with ExitStack() as stack:
             llm_url = None if no_llm or settings.llm_url else _embedded_llm(stack)
             if with_sandbox and settings.sandbox is None:
+                from sopbench.cli.sandbox import sandbox_runner
                 from sopbench.config import load_settings
-                from sopbench.testing.sandbox import SandboxRunner
 
-                stack.enter_context(
-                    SandboxRunner(settings, load_workspace(settings.home), llm_url=llm_url)
-                )
+                stack.enter_context(sandbox_runner(settings, llm_url=llm_url))
                 settings = load_settings(settings.home)  # now with the sandbox overlay
                 click.echo("sandbox: local doubles of every outside service are running")
             options = DashboardOptions(
@@ -164,7 +161,7 @@ def watch(
 
 def _embedded_llm(stack: ExitStack) -> str | None:
     """Start the embedded model for the page kernels; None (with a note) if it cannot."""
-    from sopbench.integrations.embedded_llm import embedded_problem, start_embedded
+    from sopbench.services.content import embedded_problem, start_embedded
 
     problem = embedded_problem()
     if problem is not None:

@@ -6,9 +6,8 @@ import click
 
 from sopbench.cli._common import cli, echo_json, echo_table, json_option, settings_of
 from sopbench.errors import WorkspaceInvalid
-from sopbench.library import Workspace
 from sopbench.schema import SCHEMA_KINDS, schema_for, write_schemas
-from sopbench.services.workspace import init_workspace, list_sops, validate_workspace
+from sopbench.services.workspace import Workspace, init_workspace, list_sops, validate_workspace
 
 
 def _summary(workspace: Workspace) -> str:

@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from sopbench.engine._run_dialects import run_dialect
 from sopbench.errors import NotFound
@@ -446,6 +457,12 @@ class RunStore:
             select(step_states).where(step_states.c.run_id == run_id).order_by(step_states.c.seq)
         ).mappings()
         return {row["path"]: StepRow(**{k: row[k] for k in _STEP_FIELDS}) for row in rows}
+
+    def forget_step(self, conn: Connection, run_id: str, path: str) -> None:
+        """Drop a step's stored state, so the next drive runs it again (the debugger's re-run)."""
+        conn.execute(
+            delete(step_states).where(step_states.c.run_id == run_id, step_states.c.path == path)
+        )
 
     def put_step(
         self, conn: Connection, run_id: str, path: str, *, new: bool, **values: Any

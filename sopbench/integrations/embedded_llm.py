@@ -14,7 +14,8 @@ instruction-tuned model served on 127.0.0.1 from PyPI packages alone
 returns an :class:`EmbeddedLlm` handle; :func:`shared_embedded` starts one
 lazily, once per process, for the content flow; :func:`llm_for` is the
 client the content flow uses: the configured server, else the shared
-embedded one. ``sopbench llm serve`` runs one in the foreground.
+embedded one; :func:`llm_factory` is the engine's ``llm`` client (a named
+connection first). ``sopbench llm serve`` runs one in the foreground.
 
 Example::
 
@@ -41,6 +42,7 @@ from sopbench.integrations.llm import LlmClient
 
 if TYPE_CHECKING:
     from sopbench.config import Settings
+    from sopbench.model.workspace import Connection
 
 __all__ = [
     "INSTALL_MODEL",
@@ -52,6 +54,7 @@ __all__ = [
     "default_threads",
     "embedded_problem",
     "find_model",
+    "llm_factory",
     "llm_for",
     "shared_embedded",
     "start_embedded",
@@ -289,3 +292,15 @@ def llm_for(settings: Settings) -> LlmClient:
         return LlmClient.from_settings(settings)
     server = shared_embedded(settings.llm_model_file)
     return LlmClient(server.base_url, model=server.model, settings=settings)
+
+
+def llm_factory(connection: Connection | None, settings: Settings) -> LlmClient:
+    """The registry factory for ``llm``: the connection, else ``SOPBENCH_LLM_URL``,
+    else the embedded model.
+
+    It lives here, not in :mod:`~sopbench.integrations.llm`, so the plain client
+    knows nothing of the embedded server (this module builds on the client).
+    """
+    if connection is not None:
+        return LlmClient.from_connection(connection, settings)
+    return llm_for(settings)

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from sopbench.config import Settings
     from sopbench.model.workspace import Connection
 
-__all__ = ["ChatDelta", "ChatResult", "LlmClient", "Message", "llm_factory"]
+__all__ = ["ChatDelta", "ChatResult", "LlmClient", "Message"]
 
 SERVICE = "llm"
 Message = Mapping[str, Any]
@@ -464,13 +464,3 @@ class LlmClient:
             status=response.status_code,
             request_id=self.http.request_id(response),
         )
-
-
-def llm_factory(connection: Connection | None, settings: Settings) -> LlmClient:
-    """The registry factory for ``llm``: the connection, else ``SOPBENCH_LLM_URL``,
-    else the embedded model."""
-    if connection is not None:
-        return LlmClient.from_connection(connection, settings)
-    from sopbench.integrations.embedded_llm import llm_for  # it imports this module
-
-    return llm_for(settings)

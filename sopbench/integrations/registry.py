@@ -330,7 +330,7 @@ def video_client(connection: Connection | None, settings: Settings) -> Any:
 
 
 def llm_client(connection: Connection | None, settings: Settings) -> Any:
-    from sopbench.integrations.llm import llm_factory
+    from sopbench.integrations.embedded_llm import llm_factory
 
     return llm_factory(connection, settings)
 

@@ -6,6 +6,11 @@ Every decision is checked against the draft's reviewer rules first
 The CLI and the dashboard both call these. A decision wakes the run that
 waits for the review (in the same transaction) and, when a
 :class:`~sopbench.services.runs.RunService` is given, continues it here.
+
+The faces also get from here what they show a draft with (its types, the
+platform rules that measure it, the template library) and the LLM that writes
+drafts (:func:`llm_status`, :func:`start_embedded`), so they never import
+:mod:`sopbench.content` or :mod:`sopbench.integrations` themselves.
 """
 
 from __future__ import annotations
@@ -17,24 +22,74 @@ from typing import Any
 from sqlalchemy import func, select
 
 from sopbench.config import Settings
-from sopbench.content.draft_types import REVIEWABLE
+from sopbench.content.draft_types import EDITABLE, REVIEWABLE, Revision, published_text
 from sopbench.content.drafts import Draft, DraftService
 from sopbench.content.llm_drafts import TokenSink, llm_reviser
+from sopbench.content.platforms import PlatformRules, get_platform, measure, violations
 from sopbench.content.reviewers import (
     ReviewRules,
     check_reviewer,
     review_rules,
     reviewer_refusal,
 )
+from sopbench.content.templates import TemplateLibrary, templates_of
 from sopbench.engine.runstore import RunStore
-from sopbench.errors import DecisionRefused
+from sopbench.errors import DecisionRefused, SopbenchError
+from sopbench.integrations.embedded_llm import (
+    EmbeddedLlm,
+    embedded_problem,
+    find_model,
+    start_embedded,
+)
+from sopbench.integrations.llm import LlmClient
 from sopbench.library import Workspace, load_workspace
 from sopbench.services.runs import RunService
 from sopbench.store import Database, open_database
 from sopbench.store.tables import drafts as drafts_table
 from sopbench.store.tables import runs as runs_table
 
-__all__ = ["ContentService"]
+__all__ = [
+    "EDITABLE",
+    "ContentService",
+    "Draft",
+    "EmbeddedLlm",
+    "PlatformRules",
+    "Revision",
+    "TemplateLibrary",
+    "embedded_problem",
+    "get_platform",
+    "llm_status",
+    "measure",
+    "published_text",
+    "start_embedded",
+    "templates_of",
+    "violations",
+]
+
+
+def llm_status(settings: Settings) -> dict[str, Any]:
+    """Which LLM writes drafts and whether it can: ``SOPBENCH_LLM_URL``'s server
+    (asked for its models), else the embedded model (its file found, not started).
+
+    ``usable`` is False with the ``problem`` when drafts could not be written by an LLM.
+    """
+    if settings.llm_url:
+        out: dict[str, Any] = {"source": "url", "url": settings.llm_url}
+        try:
+            with LlmClient.from_settings(settings) as client:
+                out["models"] = client.models()
+            out.update(usable=True, problem=None)
+        except SopbenchError as exc:
+            out.update(usable=False, problem=str(exc))
+        return out
+    problem = embedded_problem(settings.llm_model_file)
+    model = None if problem else str(find_model(settings.llm_model_file))
+    return {
+        "source": "embedded",
+        "model_file": model,
+        "usable": problem is None,
+        "problem": problem,
+    }
 
 
 class ContentService:

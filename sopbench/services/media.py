@@ -13,6 +13,10 @@ applies to a ``media_request`` step's approval task:
 
 The Canva and video clients come from the workspace's connections (a running
 sandbox first), as for the ``media_request`` step.
+
+The faces also get the prompt library's types from here
+(:func:`prompt_library` for ``sopbench prompts``), never from
+:mod:`sopbench.content` directly.
 """
 
 from __future__ import annotations
@@ -22,9 +26,18 @@ from typing import Any
 
 from sopbench.config import Settings
 from sopbench.content.drafts import DraftService
-from sopbench.content.media import MediaRequestView, MediaService
+from sopbench.content.media import MediaRequestView, MediaService, cost_class
 from sopbench.content.media_adapter import service_for
 from sopbench.content.media_attach import Attached, attach_asset
+from sopbench.content.prompts import (
+    SORA_PRO_SIZES,
+    SORA_SECONDS,
+    SORA_SIZES,
+    CanvaPrompt,
+    Prompt,
+    PromptLibrary,
+    load_prompt_library,
+)
 from sopbench.engine.runstore import RunStore
 from sopbench.errors import DecisionRefused, NotFound
 from sopbench.library import Workspace, load_workspace
@@ -32,10 +45,33 @@ from sopbench.model.workspace import CROSS_ENTITY
 from sopbench.store import Database, open_database
 from sopbench.suggest import did_you_mean
 
-__all__ = ["APPROVER_ROLES", "Attached", "MediaDesk"]
+__all__ = [
+    "APPROVER_ROLES",
+    "SORA_PRO_SIZES",
+    "SORA_SECONDS",
+    "SORA_SIZES",
+    "Attached",
+    "CanvaPrompt",
+    "MediaDesk",
+    "MediaRequestView",
+    "Prompt",
+    "PromptLibrary",
+    "cost_class",
+    "prompt_library",
+]
 
 APPROVER_ROLES = ("manager", "owner")
 """Who may let a paid image or video job run."""
+
+
+def prompt_library(settings: Settings, workspace: Workspace | None = None) -> PromptLibrary:
+    """The media prompt library of the workspace, checked against its entities'
+    brand colours when ``entities.yaml`` loads (problems are collected, not raised)."""
+    workspace = workspace or load_workspace(settings.home)
+    palettes = None
+    if workspace.entities is not None:
+        palettes = {eid: list(e.brand_colors) for eid, e in workspace.entities.entities.items()}
+    return load_prompt_library(settings.home, palettes=palettes)
 
 
 class MediaDesk:

@@ -1,7 +1,9 @@
 """Run services: start, dry-run, list, show, decide, cancel, recover, work.
 
 The CLI and the dashboard both call these; neither talks to the engine or
-the database directly.
+the database directly. The run vocabulary they show (:class:`RunRow`,
+:class:`StepRow`, the statuses, :func:`json_default` for journal data) is
+exported from here for them.
 """
 
 from __future__ import annotations
@@ -16,23 +18,28 @@ from typing import Any
 from sqlalchemy import func, select
 
 from sopbench.config import Settings
-from sopbench.content.adapter import content_factory
-from sopbench.content.media_adapter import media_factory
-from sopbench.engine import CrashPolicy, Engine
-from sopbench.engine.runstore import FINAL, RunRow, StepRow
+from sopbench.engine.runstore import ACTIVE, FINAL, RunRow, StepRow, json_default
 from sopbench.engine.services import ClientFactory
 from sopbench.errors import DecisionRefused, NotFound
-from sopbench.integrations.registry import default_clients
 from sopbench.library import Workspace, load_workspace
 from sopbench.services import run_history
 from sopbench.services.inbox import inbox_page, task_votes_of
-from sopbench.steps import builtin_handlers
 from sopbench.store import Database, open_database
-from sopbench.store.tables import human_tasks, runs
+from sopbench.store.tables import RUN_STATUSES, human_tasks, runs
+from sopbench.wiring import LEASE_TTL, standard_engine
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RunService", "RunView"]
+__all__ = [
+    "ACTIVE",
+    "FINAL",
+    "RUN_STATUSES",
+    "RunRow",
+    "RunService",
+    "RunView",
+    "StepRow",
+    "json_default",
+]
 
 _ACTIONS = {
     "approval": ("approve", "reject"),
@@ -95,29 +102,15 @@ class RunService:
         database: Database | None = None,
         clients: Mapping[str, ClientFactory] | None = None,
         hooks: Sequence[object] = (),
-        lease_ttl: timedelta = timedelta(seconds=30),
+        lease_ttl: timedelta = LEASE_TTL,
     ) -> None:
         """``hooks`` observe the run lifecycle (see :mod:`sopbench.engine.hooks`);
         ``lease_ttl`` is how long a dead driver keeps its runs before others take over."""
         self.settings = settings
         self.workspace = workspace or load_workspace(settings.home)
         self.db = database or open_database(settings)
-        self.engine = Engine(
-            self.db,
-            self.workspace,
-            settings,
-            handlers=builtin_handlers(),
-            clients=(
-                {**default_clients(), "media": media_factory, "content": content_factory}
-                if clients is None
-                else clients
-            ),
-            hooks=hooks,
-            lease_ttl=lease_ttl,
-            crash_policy=CrashPolicy(
-                max_crashes=settings.max_crashes,
-                backoff=timedelta(seconds=settings.crash_backoff),
-            ),
+        self.engine = standard_engine(
+            self.db, self.workspace, settings, clients=clients, hooks=hooks, lease_ttl=lease_ttl
         )
 
     def close(self) -> None:

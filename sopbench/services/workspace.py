@@ -1,4 +1,8 @@
-"""Workspace services: create, validate and list."""
+"""Workspace services: create, open, validate and list.
+
+:class:`~sopbench.library.Workspace` is exported from here for the faces, which
+read what the library loaded but never call the library themselves.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,10 @@ from sopbench.resources import bundled
 __all__ = [
     "InitReport",
     "SopSummary",
+    "Workspace",
     "init_workspace",
     "list_sops",
+    "open_workspace",
     "people_serving",
     "validate_workspace",
 ]
@@ -71,6 +77,11 @@ def init_workspace(settings: Settings) -> InitReport:
         database.dispose()
     report.workspace = load_workspace(settings.home)
     return report
+
+
+def open_workspace(settings: Settings) -> Workspace:
+    """The workspace at ``settings.home``: its valid parts, and its problems."""
+    return load_workspace(settings.home)
 
 
 def validate_workspace(settings: Settings) -> Workspace:

@@ -2,25 +2,24 @@
 
 One :class:`PageContext` per page kernel. It opens the workspace and the
 database once, before Voilà hands over the request (so a preheated kernel
-has already paid for that), and gives pages the same services the CLI uses.
+has already paid for that), and gives pages the same services the CLI uses:
+those of its :class:`~sopbench.services.session.Session`. Pages reach the
+engine, the store and the content modules only through those services.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sopbench.config import PageRequest, Settings
 from sopbench.errors import SignInFailed
-from sopbench.library import Workspace, load_workspace
-from sopbench.store import Database, open_database
+from sopbench.services.session import Database, Scheduler, Session, Workspace
 
 if TYPE_CHECKING:
-    from sopbench.content.media import MediaService
-    from sopbench.scheduler import Scheduler
     from sopbench.services.calendar import CalendarService
     from sopbench.services.content import ContentService
+    from sopbench.services.media import MediaDesk
     from sopbench.services.runs import RunService
     from sopbench.services.users import AccessService
 
@@ -40,8 +39,9 @@ class PageContext:
     ) -> None:
         self.settings = settings
         self.request = request or PageRequest()
-        self.workspace = workspace or load_workspace(settings.home)
-        self.db = database or open_database(settings)
+        self.session = Session(settings, workspace=workspace, database=database)
+        self.workspace: Workspace = self.session.workspace
+        self.db: Database = self.session.db
         self.person: str | None = None
 
     # -- request ------------------------------------------------------------------
@@ -65,52 +65,36 @@ class PageContext:
         return self.person
 
     def person_name(self, person: str | None = None) -> str:
-        pid = person or self.person
-        roster = self.workspace.people
-        if pid and roster and pid in roster.people:
-            return roster.people[pid].name
-        return pid or "nobody"
+        return self.session.person_name(person or self.person)
 
     # -- services (the same ones the CLI uses) ------------------------------------
 
-    @cached_property
+    @property
     def runs(self) -> RunService:
-        from sopbench.services.runs import RunService
+        return self.session.runs
 
-        return RunService(self.settings, workspace=self.workspace, database=self.db)
-
-    @cached_property
+    @property
     def content(self) -> ContentService:
-        from sopbench.services.content import ContentService
+        return self.session.content
 
-        return ContentService(self.settings, runs=self.runs)
+    @property
+    def media(self) -> MediaDesk:
+        return self.session.media
 
-    @cached_property
-    def media(self) -> MediaService:
-        from sopbench.content.media_adapter import service_for
-
-        return service_for(self.settings, self.db)
-
-    @cached_property
+    @property
     def calendar(self) -> CalendarService:
-        from sopbench.services.calendar import CalendarService
+        return self.session.calendar
 
-        return CalendarService(self.settings, workspace=self.workspace, database=self.db)
-
-    @cached_property
+    @property
     def scheduler(self) -> Scheduler:
-        from sopbench.scheduler import Scheduler
+        return self.session.scheduler
 
-        return Scheduler(self.runs)
-
-    @cached_property
+    @property
     def access(self) -> AccessService:
-        from sopbench.services.users import AccessService
-
-        return AccessService(self.settings, workspace=self.workspace, database=self.db)
+        return self.session.access
 
     def entities(self) -> dict[str, Any]:
-        return dict(self.workspace.entities.entities) if self.workspace.entities else {}
+        return self.session.entities()
 
     def close(self) -> None:
-        self.db.dispose()
+        self.session.close()

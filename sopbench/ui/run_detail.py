@@ -10,8 +10,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from sopbench.engine.runstore import json_default
-from sopbench.services.runs import RunView
+from sopbench.services.runs import RunView, json_default
 from sopbench.ui.context import PageContext
 from sopbench.ui.run_views import run_status, short
 from sopbench.ui.widgets import Column, Table, esc, fmt_time, link

@@ -10,7 +10,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from sopbench.engine.runstore import RunRow, StepRow
+from sopbench.services.runs import RunRow, StepRow
 from sopbench.ui.widgets import Column, Table, esc, fmt_time
 
 __all__ = ["STATUS_KIND", "run_status", "short", "steps_table"]

@@ -28,11 +28,12 @@ from sopbench.integrations.embedded_llm import (
     EmbeddedLlmUnavailable,
     embedded_problem,
     find_model,
+    llm_factory,
     llm_for,
     shared_embedded,
     start_embedded,
 )
-from sopbench.integrations.llm import LlmClient, llm_factory
+from sopbench.integrations.llm import LlmClient
 from sopbench.testing.servers.llm import LlmServer
 
 ASK = [

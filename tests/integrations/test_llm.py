@@ -11,6 +11,7 @@ import pytest
 
 from sopbench.config import Secrets, Settings
 from sopbench.errors import ConnectionNotConfigured, IntegrationError
+from sopbench.integrations.embedded_llm import llm_factory
 from sopbench.integrations.http import (
     AuthFailed,
     MalformedResponse,
@@ -20,7 +21,7 @@ from sopbench.integrations.http import (
     ServiceTimeout,
     TransportFailed,
 )
-from sopbench.integrations.llm import LlmClient, llm_factory
+from sopbench.integrations.llm import LlmClient
 from sopbench.model.workspace import Connection
 from sopbench.testing.servers.llm import Flavour, LlmServer, default_reply
 

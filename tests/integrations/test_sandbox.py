@@ -20,7 +20,7 @@ import pytest
 from sopbench.config import load_settings
 from sopbench.content.media_adapter import media_factory
 from sopbench.integrations.canva import canva_factory
-from sopbench.integrations.llm import llm_factory
+from sopbench.integrations.embedded_llm import llm_factory
 from sopbench.integrations.registry import default_clients
 from sopbench.integrations.video import video_factory
 from sopbench.library import load_workspace

@@ -22,9 +22,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import ipywidgets as widgets
 
-from sopbench.content.draft_types import EDITABLE, Draft, Revision, published_text
-from sopbench.content.platforms import get_platform, measure, violations
 from sopbench.errors import InputError, SopbenchError, StepFailed
+from sopbench.services.content import (
+    EDITABLE,
+    Draft,
+    Revision,
+    get_platform,
+    measure,
+    published_text,
+    violations,
+)
 from sopbench.ui.diff import diff_html, diff_stats
 from sopbench.ui.identity import SignInPanel
 from sopbench.ui.widgets import Column, Table, esc, fmt_time, link, progress

@@ -13,8 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from sopbench.content.media import cost_class
-from sopbench.content.prompts import SORA_PRO_SIZES, SORA_SECONDS, SORA_SIZES, CanvaPrompt, Prompt
+from sopbench.services.media import (
+    SORA_PRO_SIZES,
+    SORA_SECONDS,
+    SORA_SIZES,
+    CanvaPrompt,
+    Prompt,
+    cost_class,
+)
 from sopbench.ui.identity import SignInPanel
 from sopbench.ui.widgets import esc
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from sopbench.content.media import MediaRequestView
+from sopbench.services.media import MediaRequestView
 from sopbench.ui.identity import SignInPanel
 from sopbench.ui.widgets import esc, fmt_time, link, progress
 

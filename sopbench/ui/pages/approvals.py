@@ -17,8 +17,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from sopbench.content.draft_types import Draft
 from sopbench.errors import AlreadyDecided, SopbenchError
+from sopbench.services.content import Draft
 from sopbench.ui.app import Page
 from sopbench.ui.forms import FormFields
 from sopbench.ui.widgets import Column, PageQuery, RowAction, Table, esc, fmt_time, link

@@ -12,9 +12,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from sopbench.content.platforms import get_platform
-from sopbench.content.templates import templates_of
 from sopbench.model.steps import ContentGenerateParams
+from sopbench.services.content import get_platform, templates_of
 from sopbench.ui.app import Page
 from sopbench.ui.pages.drafts import STATUSES
 from sopbench.ui.widgets import Column, Table, esc, fmt_time, link

@@ -13,8 +13,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from sopbench.content.drafts import Draft
-from sopbench.content.platforms import get_platform
+from sopbench.services.content import Draft, get_platform
 from sopbench.ui.app import Page
 from sopbench.ui.context import PageContext
 from sopbench.ui.pages._draft_detail import DraftDetail

@@ -11,8 +11,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from sopbench.engine.runstore import ACTIVE
-from sopbench.store.tables import RUN_STATUSES
+from sopbench.services.runs import ACTIVE, RUN_STATUSES
 from sopbench.ui.app import Page
 from sopbench.ui.identity import SignInPanel
 from sopbench.ui.run_detail import journal_table, run_facts, run_values, tasks_table

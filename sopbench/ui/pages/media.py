@@ -13,15 +13,12 @@ shown as they are worded there.
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 import ipywidgets as widgets
 
-from sopbench.content.media import cost_class
-from sopbench.content.prompts import Prompt
 from sopbench.errors import InputError
-from sopbench.services.media import MediaDesk
+from sopbench.services.media import MediaDesk, Prompt, cost_class
 from sopbench.ui.app import Page
 from sopbench.ui.context import PageContext
 from sopbench.ui.pages._media_prompt import PromptDetail
@@ -52,10 +49,9 @@ class MediaPage(Page):
         self.request_status = ctx.param("status") or ""
         super().__init__(ctx)
 
-    @cached_property
+    @property
     def desk(self) -> MediaDesk:
-        ctx = self.ctx
-        return MediaDesk(ctx.settings, workspace=ctx.workspace, database=ctx.db, media=ctx.media)
+        return self.ctx.media
 
     def build(self) -> list[widgets.Widget]:
         if self.request_id:

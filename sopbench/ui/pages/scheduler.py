@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from sopbench.cron import load_zone
-from sopbench.schedule_types import ScheduleView
+from sopbench.services.session import ScheduleView
 from sopbench.ui.app import Page
 from sopbench.ui.identity import SignInPanel
 from sopbench.ui.widgets import Column, RowAction, Table, esc, fmt_time, link
