@@ -33,10 +33,10 @@ from sopbench.integrations._http_errors import (
     decode_body,
     laravel_errors,
     message_from,
-    redact_value,
 )
 from sopbench.integrations._http_logs import watch
 from sopbench.integrations._http_retry import IDEMPOTENT_METHODS, RetryPolicy, header_retry_after
+from sopbench.redaction import MIN_SECRET_LENGTH, Redactor
 
 if TYPE_CHECKING:
     from sopbench.config import Secrets, Settings
@@ -131,18 +131,26 @@ class HttpService:
 
     # -- redaction
     def add_sensitive(self, *values: str | None) -> None:
-        """Values (tokens minted at run time, URL parts) to mask in every error and log."""
+        """Values (tokens minted at run time, URL parts) to mask in every error and log.
+
+        Values shorter than :data:`~sopbench.redaction.MIN_SECRET_LENGTH` are
+        not masked (they would hide ordinary text).
+        """
         for value in values:
-            if value and len(value) >= 4:
+            if value and len(value) >= MIN_SECRET_LENGTH:
                 self._sensitive.add(value)
+
+    def _redactor(self) -> Redactor:
+        known = self._secrets.known() if self._secrets is not None else frozenset()
+        return Redactor(known | self._sensitive)
 
     def redact(self, text: str) -> str:
         """``text`` with every known secret value replaced by ``***``."""
-        if self._secrets is not None:
-            text = self._secrets.redact(text)
-        for value in sorted(self._sensitive, key=len, reverse=True):
-            text = text.replace(value, "***")
-        return text
+        return self._redactor().text(text)
+
+    def redact_data(self, value: T) -> T:
+        """``value`` (a decoded body) with every known secret masked in its strings."""
+        return self._redactor().data(value)
 
     def retry_after_of(self, response: httpx.Response) -> float | None:
         """Seconds the service asked us to wait (``Retry-After`` or the service's reader)."""
@@ -319,7 +327,7 @@ class HttpService:
         status = response.status_code
         body: Any = None
         if message is None:
-            body = decode_body(response)
+            body = decode_body(response, redact=self.redact)
             message = message_from(body) or response.reason_phrase or "error"
             if errors is None:
                 errors = laravel_errors(body)
@@ -336,7 +344,7 @@ class HttpService:
             "errors": {
                 self.redact(k): [self.redact(m) for m in v] for k, v in (errors or {}).items()
             },
-            "body": redact_value(body, self.redact),
+            "body": self.redact_data(body),
         }
         if status == 429:
             return RateLimited(text, retry_after=self.retry_after_of(response), **fields)

@@ -1,0 +1,157 @@
+"""Masking secret values: in data (step results, journal events) and in text.
+
+One rule for every place sopbench keeps or shows something: a secret value
+is masked where it is a *string value*. :func:`redact_data` walks dicts,
+lists and tuples and replaces each occurrence of a secret inside a string
+by :data:`MASK`; numbers, booleans, None and dict keys are never touched,
+and nothing goes through JSON text on the way. So a secret may hold any
+character (quotes, backslashes, tabs, non-ASCII letters) and is still
+found, and a secret made of digits cannot turn ``2027-03-14`` into
+``***-03-14`` or change a number::
+
+    >>> redact_data({"key": "Bearer s3cr3t-t0ken", "n": 20270314}, ["s3cr3t-t0ken"])
+    {'key': 'Bearer ***', 'n': 20270314}
+
+:func:`redact_text` masks one string (a log line, an error message) the
+same way. Both accept any iterable of secret values; :class:`Redactor`
+holds a fixed set and compiles its pattern once.
+
+A secret travels in more spellings than its own, and each of them is
+masked too (see :func:`spellings`): percent-encoded in a URL's query or
+user info (``p%C3%A4ss``, ``+`` for a space), escaped the way JSON text
+escapes it when a service quotes it in an error (``p\\u00e4ss``,
+``\\"``), and base64 as in a basic-auth header.
+
+Values shorter than :data:`MIN_SECRET_LENGTH` are not secrets sopbench
+can protect: masking ``2027`` would also hide every year, and masking
+``admin`` every word that contains it. :class:`~sopbench.config.Secrets`
+refuses them when they are loaded (:class:`~sopbench.errors.SecretTooShort`);
+the functions here ignore them.
+
+Dict keys are left alone on purpose: they are names chosen by the SOP or
+the API (header names, field names), and masking two of them to the same
+``***`` would silently merge their values.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus
+
+__all__ = [
+    "MASK",
+    "MIN_SECRET_LENGTH",
+    "Redactor",
+    "redact_data",
+    "redact_text",
+    "spellings",
+]
+
+logger = logging.getLogger(__name__)
+
+MASK = "***"
+"""What every occurrence of a secret is replaced by."""
+
+MIN_SECRET_LENGTH = 8
+"""Shortest secret value sopbench accepts (and masks)."""
+
+T = TypeVar("T")
+
+
+@lru_cache(maxsize=512)
+def spellings(secret: str) -> frozenset[str]:
+    """The forms ``secret`` can appear in: itself, URL-encoded, JSON-escaped, base64.
+
+    Empty when ``secret`` is shorter than :data:`MIN_SECRET_LENGTH`.
+    """
+    if len(secret) < MIN_SECRET_LENGTH:
+        return frozenset()
+    forms = {
+        secret,
+        quote(secret, safe=""),  # a query value or user info, as httpx and browsers write it
+        quote(secret),  # a path segment ("/" kept)
+        quote_plus(secret, safe=""),  # form encoding: a space is "+"
+        json.dumps(secret)[1:-1],  # quoted inside JSON text, non-ASCII as \\uXXXX
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        base64.b64encode(secret.encode("utf-8")).decode("ascii"),  # "Basic <user:password>"
+    }
+    return frozenset(forms)
+
+
+@lru_cache(maxsize=128)
+def _pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
+    forms = {form for secret in secrets for form in spellings(secret)}
+    if not forms:
+        return None
+    # Longest first: where one secret contains another, the whole of it is masked.
+    ordered = sorted(forms, key=lambda form: (-len(form), form))
+    return re.compile("|".join(re.escape(form) for form in ordered))
+
+
+class Redactor:
+    """A fixed set of secret values, masked in text and data (cheap to build)."""
+
+    __slots__ = ("_pattern", "secrets")
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        values = frozenset(secrets)
+        short = sum(1 for value in values if len(value) < MIN_SECRET_LENGTH)
+        if short:
+            logger.debug("%d value(s) shorter than %d are not masked", short, MIN_SECRET_LENGTH)
+        self.secrets: frozenset[str] = frozenset(
+            value for value in values if len(value) >= MIN_SECRET_LENGTH
+        )
+        self._pattern = _pattern(self.secrets)
+
+    def __repr__(self) -> str:
+        return f"<Redactor of {len(self.secrets)} secret(s)>"
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def text(self, text: str) -> str:
+        """``text`` with every secret (in any of its spellings) replaced by :data:`MASK`."""
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(MASK, text)
+
+    def data(self, value: T) -> T:
+        """``value`` with every string inside it masked; numbers and keys unchanged.
+
+        Dicts (any mapping) come back as ``dict``, lists as lists, tuples as
+        tuples; anything else is returned as it is (turn objects into their
+        JSON form first). Nothing is copied when there is nothing to mask.
+        """
+        if self._pattern is None:
+            return value
+        masked: T = self._walk(value)
+        return masked
+
+    def _walk(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, Mapping):
+            return {key: self._walk(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._walk(item) for item in value]
+        if isinstance(value, tuple):
+            return tuple(self._walk(item) for item in value)
+        return value
+
+
+def redact_text(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` masked (see :meth:`Redactor.text`)."""
+    return Redactor(secrets).text(text)
+
+
+def redact_data(value: T, secrets: Iterable[str]) -> T:
+    """``value`` with each of ``secrets`` masked in its strings (see :meth:`Redactor.data`)."""
+    return Redactor(secrets).data(value)
