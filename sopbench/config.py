@@ -97,10 +97,12 @@ def parse_dotenv(text: str, *, path: str = ".env") -> dict[str, str]:
         if binding.key is None and not binding.error:
             continue  # a blank or comment line
         if binding.error or binding.key is None or binding.value is None:
+            original = binding.original.string  # starts with the blank lines before it
+            skipped = original[: len(original) - len(original.lstrip())].count("\n")
             raise ConfigError(
                 "expected NAME=value",
                 path=path,
-                line=binding.original.line,
+                line=binding.original.line + skipped,
                 column=1,
                 hint="each line of .env is NAME=value; lines starting with # are comments",
             )

@@ -1,0 +1,102 @@
+"""Masking works on data, not on JSON text: any character, numbers and keys untouched."""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from sopbench.redaction import MASK, MIN_SECRET_LENGTH, Redactor, redact_data, redact_text
+
+ODD = [
+    'say "cheese"-42',  # a double quote
+    "back\\slash-key",  # a backslash
+    "tab\tinside-it",  # a tab
+    "pässwörd-ünï",  # non-ASCII letters
+    "20270314",  # digits only, the digits of a date
+]
+
+
+@pytest.mark.parametrize("secret", ODD)
+def test_every_character_is_masked_in_nested_data(secret: str) -> None:
+    value = {
+        "headers": {"authorization": f"Bearer {secret}"},
+        "list": [secret, 1, None, True, {"deep": (f"x{secret}y", 2.5)}],
+    }
+    masked = redact_data(value, [secret])
+    assert masked == {
+        "headers": {"authorization": "Bearer ***"},
+        "list": [MASK, 1, None, True, {"deep": ("x***y", 2.5)}],
+    }
+    assert secret not in repr(masked)
+
+
+def test_numbers_dates_and_keys_are_never_touched() -> None:
+    secret = "20270314"
+    value = {
+        "date": "2027-03-14",
+        "number": 20270314,
+        "float": 20270314.0,
+        "flag": False,
+        secret: "the key stays",
+        "text": f"order {secret} shipped",
+    }
+    assert redact_data(value, [secret]) == {
+        "date": "2027-03-14",
+        "number": 20270314,
+        "float": 20270314.0,
+        "flag": False,
+        secret: "the key stays",
+        "text": "order *** shipped",
+    }
+
+
+def test_the_json_form_stays_valid_json() -> None:
+    secret = "20270314"
+    value = {"when": "2027-03-14T09:00:00", "id": 20270314, "note": f'a "{secret}" \\ b'}
+    text = json.dumps(redact_data(value, [secret]))
+    assert json.loads(text) == {
+        "when": "2027-03-14T09:00:00",
+        "id": 20270314,
+        "note": 'a "***" \\ b',
+    }
+
+
+@pytest.mark.parametrize("secret", ODD)
+def test_the_spellings_a_secret_travels_in_are_masked(secret: str) -> None:
+    forms = {
+        "query": f"https://api.example/x?token={quote(secret, safe='')}&n=1",
+        "form": f"token={quote_plus(secret, safe='')}",
+        "userinfo": f"https://svc:{quote(secret, safe='')}@api.example/",
+        "json text": json.dumps({"key": secret}),
+        "json text, utf-8": json.dumps({"key": secret}, ensure_ascii=False),
+        "basic": "Basic " + base64.b64encode(secret.encode()).decode(),
+    }
+    masked = redact_data(forms, [secret])
+    for name, text in masked.items():
+        assert MASK in text, name
+        assert secret not in text and quote(secret, safe="") not in text, name
+    assert masked["query"] == "https://api.example/x?token=***&n=1"
+    assert masked["userinfo"] == "https://svc:***@api.example/"
+
+
+def test_a_secret_inside_another_is_masked_whole() -> None:
+    short, long = "abcdefgh", "xx-abcdefgh-yy"
+    assert redact_text(f"{long} and {short}", [short, long]) == "*** and ***"
+
+
+def test_values_under_the_minimum_are_not_masked() -> None:
+    assert MIN_SECRET_LENGTH == 8
+    assert redact_text("the year 2027", ["2027"]) == "the year 2027"
+    redactor = Redactor(["2027", "long-enough-1"])
+    assert redactor.secrets == frozenset({"long-enough-1"})
+    assert not Redactor(["short"])
+
+
+def test_nothing_to_mask_gives_the_same_object() -> None:
+    value = {"a": ["b"]}
+    assert Redactor().data(value) is value
+    assert Redactor(["long-enough-1"]).text("plain") == "plain"
+    assert "long-enough-1" not in repr(Redactor(["long-enough-1"]))
