@@ -17,10 +17,11 @@ same way. Both accept any iterable of secret values; :class:`Redactor`
 holds a fixed set and compiles its pattern once.
 
 A secret travels in more spellings than its own, and each of them is
-masked too (see :func:`spellings`): percent-encoded in a URL's query or
-user info (``p%C3%A4ss``, ``+`` for a space), escaped the way JSON text
+masked too (see :func:`secret_pattern`): percent-encoded in a URL's query
+or user info (``p%C3%A4ss``, ``+`` for a space), escaped the way JSON text
 escapes it when a service quotes it in an error (``p\\u00e4ss``,
-``\\"``), and base64 as in a basic-auth header.
+``\\"``), as a Python repr or HTML writes it, and base64 as in a
+basic-auth header.
 
 Values shorter than :data:`MIN_SECRET_LENGTH` are not secrets sopbench
 can protect: masking ``2027`` would also hide every year, and masking
@@ -36,13 +37,11 @@ the API (header names, field names), and masking two of them to the same
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, TypeVar
-from urllib.parse import quote, quote_plus
 
 __all__ = [
     "MASK",
@@ -50,7 +49,7 @@ __all__ = [
     "Redactor",
     "redact_data",
     "redact_text",
-    "spellings",
+    "secret_pattern",
 ]
 
 logger = logging.getLogger(__name__)
@@ -64,34 +63,66 @@ MIN_SECRET_LENGTH = 8
 T = TypeVar("T")
 
 
-@lru_cache(maxsize=512)
-def spellings(secret: str) -> frozenset[str]:
-    """The forms ``secret`` can appear in: itself, URL-encoded, JSON-escaped, base64.
+_SHORT_ESCAPES = {
+    '"': ['\\"', "&quot;", "&#34;", "&#x22;"],
+    "\\": ["\\\\"],
+    "/": ["\\/"],
+    "'": ["\\'", "&#39;", "&#x27;", "&apos;"],
+    "&": ["&amp;"],
+    "<": ["&lt;"],
+    ">": ["&gt;"],
+    "\b": ["\\b"],
+    "\f": ["\\f"],
+    "\n": ["\\n"],
+    "\r": ["\\r"],
+    "\t": ["\\t"],
+    " ": ["+"],
+}
 
-    Empty when ``secret`` is shorter than :data:`MIN_SECRET_LENGTH`.
+
+def _char_pattern(char: str) -> str:
+    """One character of a secret, in each way text can spell it."""
+    forms = [re.escape(char)] + [re.escape(form) for form in _SHORT_ESCAPES.get(char, ())]
+    utf8 = char.encode("utf-8")
+    forms.append("(?i:" + "".join(f"%{byte:02X}" for byte in utf8) + ")")  # a URL
+    code = ord(char)
+    if code > 0xFFFF:  # JSON writes it as a surrogate pair
+        code -= 0x10000
+        units = [0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)]
+    else:
+        units = [code]
+    forms.append("(?i:" + "".join(f"\\\\u{unit:04X}" for unit in units) + ")")  # JSON text
+    if 0x7F <= ord(char) <= 0xFF:
+        forms.append(f"(?i:\\\\x{ord(char):02X})")  # a Python repr
+    return "(?:" + "|".join(forms) + ")"
+
+
+@lru_cache(maxsize=512)
+def secret_pattern(secret: str) -> str:
+    """A regular expression matching ``secret`` in every spelling it can travel in.
+
+    Each character may appear as itself or escaped the way URLs (``%C3%A4``,
+    any hex case, ``+`` for a space), JSON text (``\\u00e4``, ``\\"``,
+    ``\\\\``, ``\\t``), Python reprs (``\\xe4``) and HTML (``&quot;``) write
+    it, in any mixture (httpx, for one, leaves a backslash unencoded in a
+    path while encoding a quote); the whole value may also be base64, as in
+    a basic-auth header. Empty when ``secret`` is shorter than
+    :data:`MIN_SECRET_LENGTH`.
     """
     if len(secret) < MIN_SECRET_LENGTH:
-        return frozenset()
-    forms = {
-        secret,
-        quote(secret, safe=""),  # a query value or user info, as httpx and browsers write it
-        quote(secret),  # a path segment ("/" kept)
-        quote_plus(secret, safe=""),  # form encoding: a space is "+"
-        json.dumps(secret)[1:-1],  # quoted inside JSON text, non-ASCII as \\uXXXX
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        base64.b64encode(secret.encode("utf-8")).decode("ascii"),  # "Basic <user:password>"
-    }
-    return frozenset(forms)
+        return ""
+    spelled = "".join(_char_pattern(char) for char in secret)
+    encoded = re.escape(base64.b64encode(secret.encode("utf-8")).decode("ascii"))
+    return f"{spelled}|{encoded}"
 
 
 @lru_cache(maxsize=128)
 def _pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
-    forms = {form for secret in secrets for form in spellings(secret)}
-    if not forms:
-        return None
     # Longest first: where one secret contains another, the whole of it is masked.
-    ordered = sorted(forms, key=lambda form: (-len(form), form))
-    return re.compile("|".join(re.escape(form) for form in ordered))
+    ordered = sorted(secrets, key=lambda secret: (-len(secret), secret))
+    parts = [secret_pattern(secret) for secret in ordered]
+    parts = [part for part in parts if part]
+    return re.compile("|".join(parts)) if parts else None
 
 
 class Redactor:

@@ -19,6 +19,7 @@ from sopbench.engine.effects import EffectLog
 from sopbench.engine.runstore import ACTIVE, RunStore, jsonable
 from sopbench.engine.tasks import TaskStore, task_id_for
 from sopbench.errors import ConnectionNotConfigured
+from sopbench.integrations.http import mask_logs
 from sopbench.library import Workspace
 from sopbench.model.workspace import Connection
 from sopbench.store import Database, utcnow
@@ -75,10 +76,12 @@ class HandlerServices:
         """The settings' secrets, watching every secret the workspace names.
 
         So a secret is masked even in what arrives before a step of this
-        process resolved it (run inputs, an event's payload, an echo).
+        process resolved it (run inputs, an event's payload, an echo), and
+        in the httpx logs of calls made without an HttpService (``api_call``).
         """
         secrets = self.settings.secrets
         secrets.watch(workspace_secret_names(self.workspace))
+        mask_logs(secrets)  # httpx/httpcore log URLs and response headers at INFO/DEBUG
         return secrets
 
     def redact(self, text: str) -> str:

@@ -57,7 +57,9 @@ name is imported from here:
 * :mod:`~sopbench.integrations._http_retry`: :class:`RetryPolicy` and
   ``Retry-After`` parsing;
 * :mod:`~sopbench.integrations._http_auth`: the ``Auth`` helpers;
-* :mod:`~sopbench.integrations._http_logs`: masking secrets in httpx logs;
+* :mod:`~sopbench.integrations._http_logs`: masking secrets in httpx logs
+  (every :class:`HttpService` is masked; :func:`mask_logs` adds any other
+  object with a ``redact(text)`` method, such as the settings' secrets);
 * :mod:`~sopbench.integrations._http_service`: :class:`HttpService` and
   :func:`service_from_connection`.
 
@@ -86,6 +88,7 @@ from sopbench.integrations._http_errors import (
     ServiceTimeout,
     TransportFailed,
 )
+from sopbench.integrations._http_logs import watch as mask_logs
 from sopbench.integrations._http_retry import IDEMPOTENT_METHODS as IDEMPOTENT_METHODS
 from sopbench.integrations._http_retry import NO_RETRY as NO_RETRY
 from sopbench.integrations._http_retry import RetryPolicy, header_retry_after, parse_retry_after
@@ -113,6 +116,7 @@ __all__ = [
     "bearer_auth",
     "header_auth",
     "header_retry_after",
+    "mask_logs",
     "parse_retry_after",
     "service_from_connection",
 ]
