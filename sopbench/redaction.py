@@ -93,7 +93,9 @@ def _char_pattern(char: str) -> str:
         units = [code]
     forms.append("(?i:" + "".join(f"\\\\u{unit:04X}" for unit in units) + ")")  # JSON text
     if 0x7F <= ord(char) <= 0xFF:
-        forms.append(f"(?i:\\\\x{ord(char):02X})")  # a Python repr
+        forms.append(f"(?i:\\\\x{ord(char):02X})")  # a Python repr of text or latin-1 bytes
+    if len(utf8) > 1:
+        forms.append("(?i:" + "".join(f"\\\\x{byte:02X}" for byte in utf8) + ")")  # repr of bytes
     return "(?:" + "|".join(forms) + ")"
 
 
@@ -103,11 +105,11 @@ def secret_pattern(secret: str) -> str:
 
     Each character may appear as itself or escaped the way URLs (``%C3%A4``,
     any hex case, ``+`` for a space), JSON text (``\\u00e4``, ``\\"``,
-    ``\\\\``, ``\\t``), Python reprs (``\\xe4``) and HTML (``&quot;``) write
-    it, in any mixture (httpx, for one, leaves a backslash unencoded in a
-    path while encoding a quote); the whole value may also be base64, as in
-    a basic-auth header. Empty when ``secret`` is shorter than
-    :data:`MIN_SECRET_LENGTH`.
+    ``\\\\``, ``\\t``), Python reprs of text or bytes (``\\xe4``,
+    ``\\xc3\\xa4``) and HTML (``&quot;``) write it, in any mixture (httpx,
+    for one, leaves a backslash unencoded in a path while encoding a quote);
+    the whole value may also be base64, as in a basic-auth header. Empty
+    when ``secret`` is shorter than :data:`MIN_SECRET_LENGTH`.
     """
     if len(secret) < MIN_SECRET_LENGTH:
         return ""
@@ -157,7 +159,7 @@ class Redactor:
 
         Dicts (any mapping) come back as ``dict``, lists as lists, tuples as
         tuples; anything else is returned as it is (turn objects into their
-        JSON form first). Nothing is copied when there is nothing to mask.
+        JSON form first). Without any secret to mask, ``value`` itself comes back.
         """
         if self._pattern is None:
             return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 from urllib.parse import quote, quote_plus
 
@@ -100,3 +101,21 @@ def test_nothing_to_mask_gives_the_same_object() -> None:
     assert Redactor().data(value) is value
     assert Redactor(["long-enough-1"]).text("plain") == "plain"
     assert "long-enough-1" not in repr(Redactor(["long-enough-1"]))
+
+
+def test_mixed_and_other_escapes_are_masked() -> None:
+    secret = 'hoök"to\\ken-42'
+    texts = [
+        "POST /hooks/ho%C3%B6k%22to\\ken-42?wait=true",  # httpx leaves a backslash unencoded
+        "ho%c3%b6k%22to%5cken-42",  # lower-case hex
+        repr(f"x{secret}y"),  # a Python repr (\\ for the backslash)
+        "<p>" + html.escape(secret) + "</p>",  # an HTML error page
+        json.dumps({"t": secret}),
+        str(secret.encode("utf-8")),  # b'ho\xc3\xb6k...', as httpcore logs headers
+    ]
+    masked = [redact_text(text, [secret]) for text in texts]
+    assert all("ken-42" not in text for text in masked), masked
+    assert masked[0] == "POST /hooks/***?wait=true"
+    rocket = "rocket-\U0001f680-launch"
+    assert redact_text(json.dumps({"t": rocket}), [rocket]) == '{"t": "***"}'  # a surrogate pair
+    assert redact_text("the rocket- launch", [rocket]) == "the rocket- launch"
