@@ -32,6 +32,24 @@ from sopbench.ui import PageContext, page_class
 
 from .support import Bench
 
+__all__ = [
+    "CONNECTIONS",
+    "HERE",
+    "HOOK_TOKEN",
+    "MARKERS",
+    "NUMERIC",
+    "SECRETS",
+    "dashboard",
+    "database_files",
+    "leaks",
+    "profile_body",
+    "profile_headers",
+    "reports",
+    "show_json",
+    "stored_rows",
+    "string_leaks",
+]
+
 HERE = Path(__file__).parent / "corpus"
 
 NUMERIC = "20270314"
@@ -206,22 +224,3 @@ def dashboard(bench: Bench, run_id: str | None) -> str:
         return "\n".join(parts)
     finally:
         ctx.close()
-
-
-__all__ = [
-    "CONNECTIONS",
-    "HERE",
-    "HOOK_TOKEN",
-    "MARKERS",
-    "NUMERIC",
-    "SECRETS",
-    "dashboard",
-    "database_files",
-    "leaks",
-    "profile_body",
-    "profile_headers",
-    "reports",
-    "show_json",
-    "stored_rows",
-    "string_leaks",
-]
