@@ -42,20 +42,34 @@ Settings (environment variable, then ``<home>/.env``, then default):
     ``text`` (default) or ``json`` (one JSON object a line, for workers).
 
 Secrets are referenced by name in SOP files and resolved here, at call
-time, never copied into settings objects that get logged or stored.
+time, never copied into settings objects that get logged or stored. A
+secret's value must be at least 8 characters long (shorter ones are refused
+when a step needs them, see :class:`~sopbench.errors.SecretTooShort`);
+every value resolved is masked in whatever sopbench keeps afterwards (see
+:mod:`sopbench.redaction`).
+
+``.env`` is read by python-dotenv (see :func:`parse_dotenv`); nothing here
+ever changes ``os.environ``: a child process (a report kernel) gets its
+environment from :func:`child_environ`.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sopbench.errors import ConfigError, SecretMissing
+from dotenv import parser as dotenv_parser
+
+from sopbench.errors import ConfigError, SecretMissing, SecretTooShort
+from sopbench.redaction import MIN_SECRET_LENGTH, Redactor
 
 __all__ = [
     "LOG_LEVELS",
@@ -63,6 +77,7 @@ __all__ = [
     "Sandbox",
     "Secrets",
     "Settings",
+    "child_environ",
     "load_settings",
     "parse_dotenv",
     "read_page_request",
@@ -70,63 +85,121 @@ __all__ = [
     "sandbox_path",
 ]
 
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
 STATE_DIR = ".sopbench"
 SANDBOX_FILE = "sandbox.json"
 
 
 def parse_dotenv(text: str, *, path: str = ".env") -> dict[str, str]:
-    """Parse ``KEY=VALUE`` lines (``#`` comments, optional ``export``, quotes)."""
+    """The ``NAME=value`` pairs of a ``.env`` file, read by python-dotenv.
+
+    python-dotenv's rules: a line starting with ``#`` is a comment, and so is
+    the rest of a line after an unquoted value and a space (``A=x # note``);
+    an ``export`` prefix is allowed; single quotes keep the text as written,
+    double quotes understand escapes (``\\n``, ``\\t``, ``\\"``, ``\\\\``) and
+    may span lines; ``=`` and ``#`` inside a value are kept (``A=x#y``).
+    Values are taken literally: no ``${VAR}`` expansion (a password may hold
+    a ``$``). A line that is not ``NAME=value`` raises :class:`ConfigError`
+    with its line number.
+    """
     values: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not key.replace("_", "").isalnum():
+    for binding in dotenv_parser.parse_stream(io.StringIO(text)):
+        if binding.key is None and not binding.error:
+            continue  # a blank or comment line
+        if binding.error or binding.key is None or binding.value is None:
+            original = binding.original.string  # starts with the blank lines before it
+            skipped = original[: len(original) - len(original.lstrip())].count("\n")
             raise ConfigError(
-                "expected KEY=VALUE",
+                "expected NAME=value",
                 path=path,
-                line=number,
+                line=binding.original.line + skipped,
                 column=1,
                 hint="each line of .env is NAME=value; lines starting with # are comments",
             )
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
+        values[binding.key] = binding.value
     return values
 
 
 class Secrets:
-    """Resolves secrets by name and remembers their values for redaction."""
+    """Resolves secrets by name and remembers their values for masking.
+
+    Every value :meth:`get` returned (and every value :meth:`watch` looked
+    up) is masked from then on by :meth:`redact` (text) and
+    :meth:`redact_data` (results, events), in every spelling it can travel
+    in (see :mod:`sopbench.redaction`). A value shorter than
+    :data:`~sopbench.redaction.MIN_SECRET_LENGTH` is refused with
+    :class:`~sopbench.errors.SecretTooShort`.
+    """
 
     def __init__(self, sources: list[Mapping[str, str]]) -> None:
         self._sources = sources
-        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+        self._redactor = Redactor()
 
-    def get(self, name: str) -> str:
-        """The secret's value; raises :class:`SecretMissing` when unset or empty."""
+    def _lookup(self, name: str) -> str | None:
         for source in self._sources:
             value = source.get(name)
             if value:
-                self._seen.add(value)
                 return value
-        raise SecretMissing(name)
+        return None
+
+    def _remember(self, value: str) -> None:
+        if value in self._redactor.secrets:
+            return
+        with self._lock:  # the redactor is replaced, never changed: readers need no lock
+            self._redactor = Redactor(self._redactor.secrets | {value})
+
+    def get(self, name: str) -> str:
+        """The secret's value.
+
+        Raises :class:`~sopbench.errors.SecretMissing` when it is unset or
+        empty, :class:`~sopbench.errors.SecretTooShort` when it is shorter
+        than :data:`~sopbench.redaction.MIN_SECRET_LENGTH`.
+        """
+        value = self._lookup(name)
+        if value is None:
+            raise SecretMissing(name)
+        if len(value) < MIN_SECRET_LENGTH:
+            raise SecretTooShort(name, length=len(value), minimum=MIN_SECRET_LENGTH)
+        self._remember(value)
+        return value
 
     def has(self, name: str) -> bool:
-        return any(source.get(name) for source in self._sources)
+        return self._lookup(name) is not None
+
+    def watch(self, names: Iterable[str]) -> None:
+        """Mask these secrets from now on, before any call uses them.
+
+        Unset ones are skipped, and so are too-short ones (with a warning):
+        :meth:`get` refuses those when a step needs them.
+        """
+        for name in names:
+            value = self._lookup(name)
+            if value is None:
+                continue
+            if len(value) < MIN_SECRET_LENGTH:
+                logger.warning(
+                    "secret %s is shorter than %d characters: steps that use it will fail",
+                    name,
+                    MIN_SECRET_LENGTH,
+                )
+                continue
+            self._remember(value)
+
+    def known(self) -> frozenset[str]:
+        """The secret values to mask so far (never show them)."""
+        return self._redactor.secrets
 
     def redact(self, text: str) -> str:
-        """Replace every secret value resolved so far by ``***``."""
-        for value in sorted(self._seen, key=len, reverse=True):
-            if len(value) >= 4:
-                text = text.replace(value, "***")
-        return text
+        """``text`` with every known secret value replaced by ``***``."""
+        return self._redactor.text(text)
+
+    def redact_data(self, value: T) -> T:
+        """``value`` with every known secret masked in its strings; numbers and keys kept."""
+        return self._redactor.data(value)
 
 
 @dataclass(frozen=True)
@@ -329,6 +402,21 @@ def _choice(
             hint=f"set {name} to one of {', '.join(allowed)} (default {default})",
         )
     return raw.lower()
+
+
+def child_environ(settings: Settings) -> dict[str, str]:
+    """The environment for a child process of these settings (a report kernel).
+
+    This process's environment plus ``SOPBENCH_HOME`` and ``SOPBENCH_DB_URL``
+    of ``settings``, so the child opens the same workspace and database even
+    when the settings came from somewhere else than ``os.environ``. A new
+    dict: ``os.environ`` itself is never changed.
+    """
+    return {
+        **os.environ,
+        "SOPBENCH_HOME": str(settings.home),
+        "SOPBENCH_DB_URL": settings.db_url,
+    }
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ nothing else is ever shown as a traceback to a user::
     SopbenchError
     ├── UsageError                 wrong command-line use (exit 2)
     ├── ConfigError                bad settings, home folder or .env
-    │   └── SecretMissing          a secret named in the workspace is not set
+    │   ├── SecretMissing          a secret named in the workspace is not set
+    │   └── SecretTooShort         a secret's value is too short to be masked safely
     ├── WorkspaceInvalid           SOP files failed validation (carries all problems)
     ├── NotFound                   unknown SOP, run, task, draft, entity ...
     ├── StoreError                 the database could not be opened or migrated
@@ -42,6 +43,7 @@ __all__ = [
     "NotFound",
     "Problem",
     "SecretMissing",
+    "SecretTooShort",
     "SignInFailed",
     "SopbenchError",
     "StepFailed",
@@ -132,6 +134,24 @@ class SecretMissing(ConfigError):
         super().__init__(
             f"secret {name} is not set",
             hint=f"set {name} in the environment or in the workspace's .env file",
+            **fields,  # type: ignore[arg-type]
+        )
+
+
+class SecretTooShort(ConfigError):
+    """A secret's value is too short to be masked safely."""
+
+    def __init__(self, name: str, *, length: int, minimum: int, **fields: object) -> None:
+        self.secret_name = name
+        self.length = length
+        self.minimum = minimum
+        super().__init__(
+            f"secret {name} is {length} character(s) long; sopbench needs at least {minimum}: "
+            "every copy of a secret is masked wherever results are kept, and masking a value "
+            "that short would also hide ordinary text (years, numbers, words), so the masking "
+            "of it could not be trusted",
+            hint=f"give {name} a value of at least {minimum} characters (a longer token or "
+            "password from the service) in the environment or the workspace's .env file",
             **fields,  # type: ignore[arg-type]
         )
 

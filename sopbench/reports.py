@@ -8,8 +8,10 @@ process or kernel start per report); it writes
 the run's start, UTC) plus an ``.html`` export next to it.
 
 The notebook gets two parameters, ``run_id`` and ``home``: names, never
-secret values. The database URL reaches its kernel through the
-environment (``SOPBENCH_DB_URL``), never through the notebook. Everything
+secret values. The workspace and database URL reach its kernel through
+the kernel's own environment (``SOPBENCH_HOME``, ``SOPBENCH_DB_URL``, see
+:func:`~sopbench.config.child_environ`), never through the notebook, and
+this process's ``os.environ`` is never changed. Everything
 the report shows comes from the database, where the engine has already
 redacted secret values.
 
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 
-from sopbench.config import Settings, load_settings
+from sopbench.config import Settings, child_environ, load_settings
 from sopbench.engine.runstore import RunRow, RunStore, StepRow
 from sopbench.errors import ConfigError
 from sopbench.report_ledger import ReportLedger
@@ -222,22 +224,6 @@ class RunReport:
         ]
 
 
-@contextmanager
-def _kernel_env(settings: Settings) -> Iterator[None]:
-    """The kernel inherits the environment: give it the database URL there."""
-    saved = {k: os.environ.get(k) for k in ("SOPBENCH_DB_URL", "SOPBENCH_HOME")}
-    os.environ["SOPBENCH_DB_URL"] = settings.db_url
-    os.environ["SOPBENCH_HOME"] = str(settings.home)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 class ReportWriter:
     """Writes report notebooks and their HTML for finished runs, in this process."""
 
@@ -264,9 +250,9 @@ class ReportWriter:
         """One started ``python3`` kernel (and its client) for several reports."""
         from jupyter_client.manager import KernelManager
 
-        with _kernel_env(self.settings):
-            manager = KernelManager(kernel_name="python3")
-            manager.start_kernel(cwd=str(self.settings.home))
+        manager = KernelManager(kernel_name="python3")
+        # The kernel's own environment, never this process's: os.environ stays as it is.
+        manager.start_kernel(cwd=str(self.settings.home), env=child_environ(self.settings))
         client = manager.client()
         client.start_channels()
         try:

@@ -12,6 +12,7 @@ PACKAGES = [
     "sopbench",
     "sopbench.errors",
     "sopbench.config",
+    "sopbench.redaction",
     "sopbench.model",
     "sopbench.engine",
     "sopbench.store",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
@@ -82,3 +84,30 @@ def test_report_tables_as_text(bench: Bench) -> None:
     assert "note" in str(report.steps_table())
     assert str(report.errors_table()).endswith("(none)")
     assert "<table" in report.steps_table()._repr_html_()
+
+
+class _Unchangeable(dict[str, str]):
+    """A stand-in for ``os.environ`` that fails the test on any change."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AssertionError(f"os.environ was changed ({args!r})")
+
+    __setitem__ = __delitem__ = pop = popitem = clear = update = setdefault = _refuse
+
+
+def test_report_kernel_gets_its_environment_without_changing_os_environ(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bench's settings name a database that nothing in os.environ points at:
+    # the kernel can only find the run if it is given its environment.
+    for name in ("SOPBENCH_DB_URL", "SOPBENCH_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    before = dict(os.environ)
+    view = bench.start("sch_plain", {"who": "ann"})
+    with monkeypatch.context() as patch:  # undone before pytest itself sets variables again
+        patch.setattr(os, "environ", _Unchangeable(before))
+        path = ReportWriter(bench.settings, bench.service).write(view.run.id)
+        assert dict(os.environ) == before
+    text = _outputs_text(json.loads(path.read_text()))
+    assert "hello ann" in text and view.run.id in text
+    assert "Error" not in text.replace("Errors", "")  # every cell ran against the right database

@@ -141,6 +141,7 @@ class Engine(HandlerServices):
                     "its concurrency policy skips new ones",
                     sop_id=sop.sop_id,
                 )
+        inputs = self.clean(values)  # a secret pasted into an input is kept masked too
         new = self.runs.create_run(
             conn,
             id=run_id,
@@ -148,7 +149,7 @@ class Engine(HandlerServices):
             entity=sop.entity,
             status="pending",
             dry_run=dry_run,
-            inputs=values,
+            inputs=inputs,
             vars={},
             outputs={},
             definition=definition,
@@ -162,7 +163,7 @@ class Engine(HandlerServices):
             "run.created",
             run_id=new,
             actor=started_by or "system",
-            data={"sop_id": sop.sop_id, "inputs": self.clean(values), "dry_run": dry_run},
+            data={"sop_id": sop.sop_id, "inputs": inputs, "dry_run": dry_run},
         )
         return new
 

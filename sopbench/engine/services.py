@@ -8,18 +8,18 @@ run, get an integration client), the driver is how runs move.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sopbench.config import Settings
+from sopbench.config import Secrets, Settings
 from sopbench.engine.call import StepCall, idempotency_key
 from sopbench.engine.effects import EffectLog
-from sopbench.engine.runstore import ACTIVE, RunStore, json_default, jsonable
+from sopbench.engine.runstore import ACTIVE, RunStore, jsonable
 from sopbench.engine.tasks import TaskStore, task_id_for
 from sopbench.errors import ConnectionNotConfigured
+from sopbench.integrations.http import mask_logs
 from sopbench.library import Workspace
 from sopbench.model.workspace import Connection
 from sopbench.store import Database, utcnow
@@ -27,10 +27,21 @@ from sopbench.store import Database, utcnow
 if TYPE_CHECKING:
     from sopbench.model.sop import SopFile
 
-__all__ = ["ClientFactory", "HandlerServices"]
+__all__ = ["ClientFactory", "HandlerServices", "workspace_secret_names"]
 
 ClientFactory = Callable[[Any, Settings], Any]
 """Builds an integration client from a connection (or None) and the settings."""
+
+
+def workspace_secret_names(workspace: Workspace) -> list[str]:
+    """The secret names the workspace's connections and entity channels declare."""
+    names: set[str] = set()
+    if workspace.connections is not None:
+        names.update(c.secret for c in workspace.connections.connections.values() if c.secret)
+    if workspace.entities is not None:
+        for entity in workspace.entities.entities.values():
+            names.update(ch.secret for ch in entity.channels.values() if ch.secret)
+    return sorted(names)
 
 
 class HandlerServices:
@@ -60,14 +71,31 @@ class HandlerServices:
 
     # -- helpers used by walks and handlers ----------------------------------
 
+    @cached_property
+    def _secrets(self) -> Secrets:
+        """The settings' secrets, watching every secret the workspace names.
+
+        So a secret is masked even in what arrives before a step of this
+        process resolved it (run inputs, an event's payload, an echo), and
+        in the httpx logs of calls made without an HttpService (``api_call``).
+        """
+        secrets = self.settings.secrets
+        secrets.watch(workspace_secret_names(self.workspace))
+        mask_logs(secrets)  # httpx/httpcore log URLs and response headers at INFO/DEBUG
+        return secrets
+
     def redact(self, text: str) -> str:
-        return self.settings.secrets.redact(text)
+        """``text`` (an error message) with every known secret value masked."""
+        return self._secrets.redact(text)
 
     def clean(self, value: Any) -> Any:
-        """JSON form of ``value`` with every known secret value masked."""
-        text = json.dumps(value, default=json_default)
-        # parse_constant: Infinity/NaN from outside data are kept as text, as jsonable does
-        return json.loads(self.redact(text), parse_constant=str)
+        """JSON form of ``value`` with every known secret masked in its strings.
+
+        The JSON form is what the database keeps (dates as ISO text, see
+        :func:`jsonable`); masking then walks that data (see
+        :mod:`sopbench.redaction`), so numbers, keys and dates stay intact.
+        """
+        return self._secrets.redact_data(jsonable(value))
 
     @cached_property
     def _entity_contexts(self) -> dict[str, dict[str, Any]]:

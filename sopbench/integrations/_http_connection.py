@@ -35,7 +35,7 @@ from sopbench.integrations._http_auth import (
     auth_from_connection,
     query_auth_from_connection,
 )
-from sopbench.integrations._http_errors import MalformedResponse, redact_value
+from sopbench.integrations._http_errors import MalformedResponse
 from sopbench.integrations._http_retry import IDEMPOTENT_METHODS, RetryPolicy
 from sopbench.integrations._http_service import HttpService
 
@@ -185,7 +185,7 @@ class HttpConnection:
                 "json": _body(response),
                 "headers": dict(response.headers),
             }
-            masked: dict[str, Any] = redact_value(result, service.redact)
+            masked: dict[str, Any] = service.redact_data(result)
             return masked
 
 

@@ -21,7 +21,6 @@ errors carry. Import the names from :mod:`sopbench.integrations.http`::
 
 from __future__ import annotations
 
-import json as jsonlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,6 +31,7 @@ from sopbench.errors import IntegrationError
 __all__ = [
     "AuthFailed",
     "HttpStatusError",
+    "InvalidRequest",
     "MalformedResponse",
     "RateLimited",
     "RequestRejected",
@@ -42,7 +42,6 @@ __all__ = [
     "decode_body",
     "laravel_errors",
     "message_from",
-    "redact_value",
 ]
 
 
@@ -110,6 +109,15 @@ class ServiceTimeout(TransportFailed):
     default_hint = "the service is slow or down; raise the connection's timeout or retry later"
 
 
+class InvalidRequest(IntegrationError):
+    """The request could not be sent as given (nothing reached the service)."""
+
+    default_hint = (
+        "HTTP header values must be plain ASCII and URLs well formed; "
+        "check the step's headers, the connection's base_url and the secret's value"
+    )
+
+
 class MalformedResponse(IntegrationError):
     """The service answered with something the API does not document."""
 
@@ -117,13 +125,18 @@ class MalformedResponse(IntegrationError):
 # -- reading error bodies -----------------------------------------------------------
 
 
-def decode_body(response: httpx.Response) -> Any:
-    """The decoded JSON body, else the first 500 characters of text (None if empty)."""
+def decode_body(response: httpx.Response, *, redact: Callable[[str], str] | None = None) -> Any:
+    """The decoded JSON body, else the first 500 characters of text (None if empty).
+
+    ``redact`` masks the text before it is cut, so a secret across the cut
+    is not left half shown.
+    """
     try:
         response.read()
         return response.json() if response.content else None
     except (ValueError, UnicodeDecodeError):
-        return response.text[:500] or None
+        text = response.text if redact is None else redact(response.text)
+        return text[:500] or None
 
 
 def message_from(body: Any) -> str | None:
@@ -152,12 +165,3 @@ def laravel_errors(body: Any) -> dict[str, list[str]]:
         elif isinstance(value, str):
             found[str(key)] = [value]
     return found
-
-
-def redact_value(value: Any, redact: Callable[[str], str]) -> Any:
-    """``value`` (JSON-able) with every secret masked by ``redact``; itself if none was."""
-    if value is None:
-        return None
-    text = jsonlib.dumps(value)
-    masked = redact(text)
-    return value if masked == text else jsonlib.loads(masked)

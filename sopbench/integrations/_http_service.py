@@ -25,6 +25,7 @@ from sopbench.integrations._http_auth import Auth
 from sopbench.integrations._http_errors import (
     AuthFailed,
     HttpStatusError,
+    InvalidRequest,
     MalformedResponse,
     RateLimited,
     RequestRejected,
@@ -35,10 +36,10 @@ from sopbench.integrations._http_errors import (
     decode_body,
     laravel_errors,
     message_from,
-    redact_value,
 )
 from sopbench.integrations._http_logs import watch
 from sopbench.integrations._http_retry import IDEMPOTENT_METHODS, RetryPolicy, header_retry_after
+from sopbench.redaction import MIN_SECRET_LENGTH, Redactor
 
 if TYPE_CHECKING:
     from sopbench.config import Secrets
@@ -147,18 +148,26 @@ class HttpService:
 
     # -- redaction
     def add_sensitive(self, *values: str | None) -> None:
-        """Values (tokens minted at run time, URL parts) to mask in every error and log."""
+        """Values (tokens minted at run time, URL parts) to mask in every error and log.
+
+        Values shorter than :data:`~sopbench.redaction.MIN_SECRET_LENGTH` are
+        not masked (they would hide ordinary text).
+        """
         for value in values:
-            if value and len(value) >= 4:
+            if value and len(value) >= MIN_SECRET_LENGTH:
                 self._sensitive.add(value)
+
+    def _redactor(self) -> Redactor:
+        known = self._secrets.known() if self._secrets is not None else frozenset()
+        return Redactor(known | self._sensitive)
 
     def redact(self, text: str) -> str:
         """``text`` with every known secret value replaced by ``***``."""
-        if self._secrets is not None:
-            text = self._secrets.redact(text)
-        for value in sorted(self._sensitive, key=len, reverse=True):
-            text = text.replace(value, "***")
-        return text
+        return self._redactor().text(text)
+
+    def redact_data(self, value: T) -> T:
+        """``value`` (a decoded body) with every known secret masked in its strings."""
+        return self._redactor().data(value)
 
     def retry_after_of(self, response: httpx.Response) -> float | None:
         """Seconds the service asked us to wait (``Retry-After`` or the service's reader)."""
@@ -242,6 +251,13 @@ class HttpService:
                     self.redact(f"{self.service}: {method} {path} got no answer within {limit:g}s"),
                     service=self.service,
                 ) from None
+            except (UnicodeEncodeError, httpx.InvalidURL) as exc:
+                # Built, never sent: a non-ASCII header value (a secret with a
+                # letter like "ä"), a URL httpx cannot parse. Safe to report as is.
+                raise InvalidRequest(
+                    self.redact(f"{self.service}: {method} {path} cannot be sent: {exc}"),
+                    service=self.service,
+                ) from None
             except httpx.TransportError as exc:
                 sent = not isinstance(exc, httpx.ConnectError)
                 wait = policy.delay(attempt)
@@ -295,8 +311,11 @@ class HttpService:
             return {}
         values = auth()
         for value in values.values():
-            if value not in self._sensitive:
-                self.add_sensitive(value, value.partition(" ")[2])
+            # "Bearer <token>" / "Basic <base64>": the credential is after the scheme,
+            # and masking only it keeps the scheme readable ("Bearer ***").
+            credential = value.partition(" ")[2] or value
+            if credential not in self._sensitive:
+                self.add_sensitive(credential)
         return values
 
     def _wait(self, seconds: float, method: str, path: str, attempt: int, why: str) -> None:
@@ -357,7 +376,7 @@ class HttpService:
         status = response.status_code
         body: Any = None
         if message is None:
-            body = decode_body(response)
+            body = decode_body(response, redact=self.redact)
             message = message_from(body) or response.reason_phrase or "error"
             if errors is None:
                 errors = laravel_errors(body)
@@ -374,7 +393,7 @@ class HttpService:
             "errors": {
                 self.redact(k): [self.redact(m) for m in v] for k, v in (errors or {}).items()
             },
-            "body": redact_value(body, self.redact),
+            "body": self.redact_data(body),
         }
         if status == 429:
             return RateLimited(text, retry_after=self.retry_after_of(response), **fields)

@@ -30,6 +30,7 @@ and adds, in one place:
       │   ├── RequestRejected              other 4xx (.errors: field -> messages)
       │   │   └── ResourceGone             404 / 410
       │   └── ServerError                  5xx after retries
+      ├── InvalidRequest                   could not be sent as given (non-ASCII header ...)
       ├── TransportFailed                  no usable answer (connection refused, reset ...)
       │   └── ServiceTimeout               no answer within the timeout
       └── MalformedResponse                an answer that is not what the API documents
@@ -61,7 +62,9 @@ name is imported from here:
 * :mod:`~sopbench.integrations._http_retry`: :class:`RetryPolicy` and
   ``Retry-After`` parsing;
 * :mod:`~sopbench.integrations._http_auth`: the ``Auth`` helpers;
-* :mod:`~sopbench.integrations._http_logs`: masking secrets in httpx logs;
+* :mod:`~sopbench.integrations._http_logs`: masking secrets in httpx logs
+  (every :class:`HttpService` is masked; :func:`mask_logs` adds any other
+  object with a ``redact(text)`` method, such as the settings' secrets);
 * :mod:`~sopbench.integrations._http_service`: :class:`HttpService`;
 * :mod:`~sopbench.integrations._http_connection`: :func:`service_from_connection`
   and :class:`HttpConnection`, the client of the ``api_call`` and ``webhook``
@@ -91,6 +94,7 @@ from sopbench.integrations._http_connection import (
 from sopbench.integrations._http_errors import (
     AuthFailed,
     HttpStatusError,
+    InvalidRequest,
     MalformedResponse,
     RateLimited,
     RequestRejected,
@@ -99,6 +103,7 @@ from sopbench.integrations._http_errors import (
     ServiceTimeout,
     TransportFailed,
 )
+from sopbench.integrations._http_logs import watch as mask_logs
 from sopbench.integrations._http_retry import IDEMPOTENT_METHODS as IDEMPOTENT_METHODS
 from sopbench.integrations._http_retry import NO_RETRY as NO_RETRY
 from sopbench.integrations._http_retry import RetryPolicy, header_retry_after, parse_retry_after
@@ -114,6 +119,7 @@ __all__ = [
     "HttpConnection",
     "HttpService",
     "HttpStatusError",
+    "InvalidRequest",
     "MalformedResponse",
     "RateLimited",
     "RequestRejected",
@@ -128,6 +134,7 @@ __all__ = [
     "header_auth",
     "header_retry_after",
     "http_factory",
+    "mask_logs",
     "parse_retry_after",
     "query_auth",
     "query_auth_from_connection",

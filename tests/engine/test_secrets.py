@@ -53,3 +53,22 @@ def test_missing_secret_says_which_to_set(bench: Bench, db_url: str) -> None:
         "(set RECORDER_TOKEN in the environment or in the workspace's .env file)"
     )
     assert bench.recorder.requests == []
+
+
+def test_short_secret_is_refused_before_anything_is_sent(bench: Bench, db_url: str) -> None:
+    from sopbench.config import load_settings
+    from sopbench.services.runs import RunService
+
+    environ = {"SOPBENCH_DB_URL": db_url, "RECORDER_TOKEN": "2027"}
+    settings = load_settings(bench.home, environ=environ)
+    service = RunService(settings, workspace=bench.service.workspace, database=bench.db)
+    view = service.start("eng_secret", {})
+    assert view.run.status == "failed"
+    assert view.run.error is not None
+    assert view.run.error.startswith(
+        "step 'bearer' failed: secret RECORDER_TOKEN is 4 character(s) long; "
+        "sopbench needs at least 8"
+    )
+    assert "give RECORDER_TOKEN a value of at least 8 characters" in view.run.error
+    assert bench.recorder.requests == []
+    assert "2027" not in view.run.error

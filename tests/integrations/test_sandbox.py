@@ -202,10 +202,12 @@ def test_stale_or_disabled_overlay_is_ignored(tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    overlay.write_text(json.dumps({"pid": int(dead.stdout), "secrets": {"X_TOKEN": "fake"}}))
+    overlay.write_text(
+        json.dumps({"pid": int(dead.stdout), "secrets": {"X_TOKEN": "fake-token-0001"}})
+    )
     assert load_settings(home, environ={}).sandbox is None
-    overlay.write_text(json.dumps({"pid": os.getpid(), "secrets": {"X_TOKEN": "fake"}}))
-    assert load_settings(home, environ={}).secrets.get("X_TOKEN") == "fake"
+    overlay.write_text(json.dumps({"pid": os.getpid(), "secrets": {"X_TOKEN": "fake-token-0001"}}))
+    assert load_settings(home, environ={}).secrets.get("X_TOKEN") == "fake-token-0001"
     off = load_settings(home, environ={"SOPBENCH_SANDBOX_FILE": "off"})
     assert off.sandbox is None and not off.secrets.has("X_TOKEN")
 

@@ -158,7 +158,7 @@ def test_every_auth_kind_sends_what_it_says(bench: Bench, gate: Gate) -> None:
 
     # echoed credentials are masked in results; none is stored anywhere
     assert steps["bearer"].result["json"]["headers"]["authorization"] == "Bearer ***"
-    assert steps["basic"].result["json"]["headers"]["authorization"] == "***"
+    assert steps["basic"].result["json"]["headers"]["authorization"] == "Basic ***"
     assert steps["header"].result["json"]["headers"]["x-shop-key"] == "***"
     dump = bench.dump()
     for secret in (TOKEN, PASSWORD, BASIC):
