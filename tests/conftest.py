@@ -24,6 +24,7 @@ fixture of the same name):
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,18 @@ import pytest
 
 from sopbench.store import Database, open_database
 from sopbench.testing.postgres import PostgresServer
+
+
+@pytest.fixture(autouse=True)
+def _sopbench_logging_restored() -> Iterator[None]:
+    """A CLI run in-process sets up the ``sopbench`` loggers (level, handler) as a
+    real process would; later tests get them back as they were."""
+    logger = logging.getLogger("sopbench")
+    handlers, level = list(logger.handlers), logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

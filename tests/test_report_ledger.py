@@ -26,6 +26,7 @@ from sopbench.store import connect_database, open_database, utcnow
 from sopbench.store import tables as t
 from tests.engine import conftest as engine_fixtures
 from tests.engine.support import Bench, environ
+from tests.store.old_schema import as_of
 
 HERE = Path(__file__).parent
 # The engine's test bench (home, settings, RunService on SQLite and PostgreSQL)
@@ -134,10 +135,11 @@ def test_upgrading_does_not_report_the_history(empty_db_url: str) -> None:
     try:
         old.upgrade("0003")
         now = utcnow()
+        old_runs = as_of(old, t.runs)
         with old.write() as conn:
             for run_id, status in (("run_old_done", "succeeded"), ("run_old_wait", "waiting")):
                 conn.execute(
-                    t.runs.insert().values(
+                    old_runs.insert().values(
                         id=run_id,
                         sop_id="sch_plain",
                         entity="shop",

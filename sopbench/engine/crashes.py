@@ -22,6 +22,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -128,38 +129,24 @@ class CrashRecorder:
                 "crashes": crashes,
                 "max_crashes": self.policy.max_crashes,
             }
-            if crashes >= self.policy.max_crashes:
-                reason = f"crashed {crashes} times: {error}"
-                self.runs.journal(
-                    conn,
-                    "run.crashed",
-                    run_id=run_id,
-                    actor=self.owner,
-                    step_path=step_path,
-                    data=data,
-                )
-                self.runs.fail_crashed(conn, run_id, reason=reason, step_path=step_path)
-                self.tasks.cancel_open(conn, run_id)
-                self.runs.journal(
-                    conn,
-                    "run.failed",
-                    run_id=run_id,
-                    actor=self.owner,
-                    step_path=step_path,
-                    data={"error": reason, "outputs": {}},
-                )
-                parent = self.runs.get_run(run_id, conn).parent_run_id
-                woken = parent if parent is not None and self.runs.wake(conn, parent) else None
-                return "failed", woken
+            final = crashes >= self.policy.max_crashes
             wake_at = utcnow() + self.policy.wait(crashes)
-            data["retry_at"] = wake_at.isoformat()
-            self.runs.journal(
-                conn,
-                "run.crashed",
-                run_id=run_id,
-                actor=self.owner,
-                step_path=step_path,
-                data=data,
-            )
-            self.runs.park_crashed(conn, run_id, wake_at=wake_at, step_path=step_path)
-            return "waiting", None
+            if not final:
+                data["retry_at"] = wake_at.isoformat()
+
+            def note(kind: str, payload: dict[str, Any]) -> None:
+                self.runs.journal(
+                    conn, kind, run_id=run_id, actor=self.owner, step_path=step_path, data=payload
+                )
+
+            note("run.crashed", data)
+            if not final:
+                self.runs.park_crashed(conn, run_id, wake_at=wake_at, step_path=step_path)
+                return "waiting", None
+            reason = f"crashed {crashes} times: {error}"
+            self.runs.fail_crashed(conn, run_id, reason=reason, step_path=step_path)
+            self.tasks.cancel_open(conn, run_id)
+            note("run.failed", {"error": reason, "outputs": {}})
+            parent = self.runs.get_run(run_id, conn).parent_run_id
+            woken = parent if parent is not None and self.runs.wake(conn, parent) else None
+            return "failed", woken

@@ -500,6 +500,23 @@ class Engine(HandlerServices):
         """
         run_id, now = walk.run.id, utcnow()
         wake_at = now + wait
+
+        def event(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+            return self.runs.event(kind, run_id=run_id, actor=self.owner, step_path=path, data=data)
+
+        events = [event("step.started", {"type": step.type, "attempt": 1})] if new else []
+        events.append(
+            event(
+                "step.retry",
+                {
+                    "attempt": attempt,
+                    "error": self.redact(error),
+                    "wait_seconds": wait.total_seconds(),
+                    "retry_at": wake_at,
+                },
+            )
+        )
+        events.append(event("run.waiting", {"kind": "retry", "wake_at": wake_at}))
         with self.db.write() as conn:
             if new:
                 self.runs.put_step(
@@ -515,29 +532,8 @@ class Engine(HandlerServices):
                     attempt=attempt,
                     rendered=self.clean(rendered),
                 )
-                self.runs.journal(
-                    conn,
-                    "step.started",
-                    run_id=run_id,
-                    actor=self.owner,
-                    step_path=path,
-                    data={"type": step.type, "attempt": 1},
-                )
             else:
                 self.runs.put_step(conn, run_id, path, new=False, attempt=attempt)
-            self.runs.journal(
-                conn,
-                "step.retry",
-                run_id=run_id,
-                actor=self.owner,
-                step_path=path,
-                data={
-                    "attempt": attempt,
-                    "error": self.redact(error),
-                    "wait_seconds": wait.total_seconds(),
-                    "retry_at": wake_at,
-                },
-            )
             if not self.runs.park(
                 conn,
                 run_id,
@@ -548,14 +544,7 @@ class Engine(HandlerServices):
                 keep_earlier_wake=False,
             ):
                 raise LeaseLost(f"run {run_id} was taken over or cancelled", run_id=run_id)
-            self.runs.journal(
-                conn,
-                "run.waiting",
-                run_id=run_id,
-                actor=self.owner,
-                step_path=path,
-                data={"kind": "retry", "wake_at": wake_at},
-            )
+            self.runs.journal_rows(conn, events)
 
     @contextmanager
     def lease_kept(self, run_id: str) -> Iterator[None]:

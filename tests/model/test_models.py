@@ -295,11 +295,11 @@ def test_models_are_frozen() -> None:
 def test_retry_policy_defaults_are_durations() -> None:
     policy = RetryPolicy()
     assert policy.backoff == timedelta(seconds=2)
-    assert policy.max_backoff == timedelta(minutes=5)
+    assert policy.max_backoff == timedelta(hours=1)
     assert policy.model_dump(mode="json") == {
         "max_attempts": 3,
         "backoff": "2s",
-        "max_backoff": "5m",
+        "max_backoff": "1h",
         "jitter": True,
     }
 

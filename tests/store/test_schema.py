@@ -24,6 +24,7 @@ from sopbench.store import (
 )
 from sopbench.store import tables as t
 from sopbench.store.db import MIGRATIONS_DIR
+from tests.store.old_schema import as_of
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
@@ -81,13 +82,7 @@ def test_open_is_cheap_at_head(database: Database) -> None:
 def add_rows(db: Database) -> None:
     """Rows as revision 0001 knew them: columns added later are not named."""
     run_id = new_id("run")
-    old_runs = sa.Table("runs", sa.MetaData(), autoload_with=db.engine)
-    # reflection knows the columns, not their JSON type or Python defaults
-    old_runs = sa.Table(
-        "runs",
-        sa.MetaData(),
-        *[t.runs.c[c.name]._copy() for c in old_runs.columns],
-    )
+    old_runs = as_of(db, t.runs)
     with db.write() as conn:
         conn.execute(
             old_runs.insert().values(
