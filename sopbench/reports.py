@@ -33,11 +33,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import select
 
 from sopbench.config import Settings, load_settings
-from sopbench.engine.runstore import RunRow, RunStore, StepRow
 from sopbench.errors import ConfigError
-from sopbench.report_ledger import ReportLedger
 from sopbench.resources import bundled
 from sopbench.store import Database, open_database
+from sopbench.store.run_reports import ReportStore
+from sopbench.store.run_rows import RunRow, StepRow
+from sopbench.store.runs import RunStore
 from sopbench.store.tables import human_tasks
 
 if TYPE_CHECKING:
@@ -332,7 +333,7 @@ class ReportWriter:
         return target
 
     def write_many(self, run_ids: Sequence[str]) -> list[str]:
-        """Reports for these runs, each claimed first (see :class:`ReportLedger`), so a run
+        """Reports for these runs, each claimed first (see :class:`ReportStore`), so a run
         another tick reports (or reported) is skipped; paths relative to the workspace home.
 
         The kernel starts at the first claimed run: a tick with nothing new to
@@ -363,9 +364,9 @@ class ReportWriter:
                 written.append(shown)
         return written
 
-    def _ledger(self, stack: ExitStack) -> ReportLedger:
+    def _ledger(self, stack: ExitStack) -> ReportStore:
         if self.service is not None:
-            return ReportLedger(self.service.engine.db, self.service.engine.owner)
+            return ReportStore(self.service.engine.db, self.service.engine.owner)
         db = open_database(self.settings)
         stack.callback(db.dispose)
-        return ReportLedger(db, f"reports:{socket.gethostname()}:{os.getpid()}")
+        return ReportStore(db, f"reports:{socket.gethostname()}:{os.getpid()}")

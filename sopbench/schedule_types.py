@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sopbench.cron import load_zone, parse_cron
-from sopbench.engine.runstore import FINAL
+from sopbench.store.run_rows import FINAL
 
 if TYPE_CHECKING:
     from sopbench.engine import Engine

@@ -34,7 +34,7 @@ is reached is not created (the fire record says ``skipped``); under
 Reports: after firing and recovering, a tick hands its reporter the runs it
 finished and then every run that finished elsewhere since (a reviewer's
 decision, a worker) and has no report yet; the reporter claims each run in
-``run_reports`` first (:mod:`sopbench.report_ledger`), so every run gets one
+``run_reports`` first (:mod:`sopbench.store.run_reports`), so every run gets one
 report even with two ticks at once.
 """
 
@@ -49,11 +49,9 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sopbench.cron import load_zone, parse_cron
-from sopbench.engine.runstore import jsonable
 from sopbench.errors import ConcurrencyLimited, NotFound, SopbenchError, UsageError
 from sopbench.model.inputs import coerce_inputs
 from sopbench.model.sop import ScheduleTrigger
-from sopbench.report_ledger import ReportLedger
 from sopbench.schedule_types import (
     Fire,
     Reporter,
@@ -65,6 +63,8 @@ from sopbench.schedule_types import (
     trigger_id,
 )
 from sopbench.store import new_id, utcnow
+from sopbench.store.run_reports import ReportStore
+from sopbench.store.run_rows import jsonable
 from sopbench.store.tables import CATCHUP_POLICIES, fire_records, runs, schedules
 
 __all__ = ["GRACE", "Fire", "ScheduleView", "Scheduler", "TickResult", "next_fire", "trigger_id"]
@@ -300,7 +300,7 @@ class Scheduler:
         """Runs this tick finished, then runs that finished elsewhere since (a decision,
         a worker) and have no report yet; the reporter claims each before writing."""
         mine = result.finished_runs()
-        ledger = ReportLedger(self.db, self.engine.owner)
+        ledger = ReportStore(self.db, self.engine.owner)
         later = ledger.unreported(limit=self.report_batch, now=now)
         return mine + [run_id for run_id in later if run_id not in mine]
 

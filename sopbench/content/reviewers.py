@@ -7,7 +7,7 @@ drafts stored before this rule existed are covered too and no copy of the
 list can drift from what the run was given. A draft with no source run
 (written by hand) is reviewed by a manager or the owner.
 
-As for human tasks (:meth:`sopbench.engine.tasks.TaskStore.decide`): the
+As for human tasks (:meth:`sopbench.store.tasks.TaskStore.decide`): the
 reviewer must be in ``people.yaml``, serve the draft's entity and hold one
 of the roles; the person who started the run may not approve, reject or
 publish its drafts (asking for changes is still fine: it decides nothing).

@@ -13,8 +13,8 @@ from sopbench.model.steps import StepParams
 
 if TYPE_CHECKING:
     from sopbench.config import Settings
-    from sopbench.engine.runstore import RunRow
     from sopbench.library import Workspace
+    from sopbench.store.run_rows import RunRow
 
 __all__ = ["RunServices", "StepCall", "idempotency_key"]
 

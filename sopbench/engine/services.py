@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from sopbench.config import Settings
 from sopbench.engine.call import StepCall, idempotency_key
-from sopbench.engine.effects import EffectLog
-from sopbench.engine.runstore import ACTIVE, RunStore, json_default, jsonable
-from sopbench.engine.tasks import TaskStore, task_id_for
 from sopbench.errors import ConnectionNotConfigured
 from sopbench.library import Workspace
 from sopbench.model.workspace import Connection
 from sopbench.store import Database, utcnow
+from sopbench.store.effects import EffectLog
+from sopbench.store.run_rows import ACTIVE, json_default, jsonable
+from sopbench.store.runs import RunStore
+from sopbench.store.tasks import TaskStore, task_id_for
 
 if TYPE_CHECKING:
     from sopbench.model.sop import SopFile

@@ -33,7 +33,6 @@ from sopbench.content.reviewers import (
     reviewer_refusal,
 )
 from sopbench.content.templates import TemplateLibrary, templates_of
-from sopbench.engine.runstore import RunStore
 from sopbench.errors import DecisionRefused, SopbenchError
 from sopbench.integrations.embedded_llm import (
     EmbeddedLlm,
@@ -45,6 +44,7 @@ from sopbench.integrations.llm import LlmClient
 from sopbench.library import Workspace, load_workspace
 from sopbench.services.runs import RunService
 from sopbench.store import Database, open_database
+from sopbench.store.runs import RunStore
 from sopbench.store.tables import drafts as drafts_table
 from sopbench.store.tables import runs as runs_table
 

@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from sopbench.config import Settings
-from sopbench.engine.runstore import ACTIVE, FINAL, RunRow, StepRow, json_default
 from sopbench.engine.services import ClientFactory
 from sopbench.errors import DecisionRefused, NotFound
 from sopbench.library import Workspace, load_workspace
 from sopbench.services import run_history
 from sopbench.services.inbox import inbox_page, task_votes_of
 from sopbench.store import Database, open_database
+from sopbench.store.run_rows import ACTIVE, FINAL, RunRow, StepRow, json_default
 from sopbench.store.tables import RUN_STATUSES, human_tasks, runs
 from sopbench.wiring import LEASE_TTL, standard_engine
 

@@ -24,10 +24,10 @@ import time_machine
 from sqlalchemy import select
 
 from sopbench.config import Settings, load_settings
-from sopbench.engine.runstore import StepRow
 from sopbench.library import load_workspace
 from sopbench.services.runs import RunService, RunView
 from sopbench.store import Database, utcnow
+from sopbench.store.run_rows import StepRow
 from sopbench.store.tables import metadata
 from sopbench.testing.recorder import Recorder
 

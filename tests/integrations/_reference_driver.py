@@ -25,11 +25,11 @@ from typing import Any
 import time_machine
 from sqlalchemy import select
 
-from sopbench.engine.runstore import FINAL
 from sopbench.model.common import InputSpec
 from sopbench.model.workspace import PeopleFile
 from sopbench.services.content import ContentService
 from sopbench.services.runs import RunService
+from sopbench.store.run_rows import FINAL
 from sopbench.store.tables import drafts, runs
 
 __all__ = ["Crew", "form_answers"]

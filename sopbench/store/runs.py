@@ -1,15 +1,14 @@
 """Reading and writing run state: runs, step states, the journal, leases.
 
-Every statement the engine issues lives here, so the engine itself reads
+Every statement on ``runs``, ``step_states`` and ``events`` lives here (and in
+:mod:`sopbench.store.run_queries`, the listings this store inherits), so the engine itself reads
 like a recipe. Writes that belong together (a step's new state, the run's
 vars, the journal entries, the lease renewal) go into one transaction.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,82 +25,13 @@ from sqlalchemy import (
     update,
 )
 
-from sopbench.engine._run_dialects import run_dialect
 from sopbench.errors import NotFound
-from sopbench.store import Database, new_id, utcnow
+from sopbench.store._run_dialects import run_dialect
+from sopbench.store.db import Database, new_id, utcnow
+from sopbench.store.run_rows import ACTIVE, RunRow, StepRow, jsonable
 from sopbench.store.tables import events, runs, step_states
 
-__all__ = ["ACTIVE", "FINAL", "RunRow", "RunStore", "StepRow", "json_default", "jsonable"]
-
-FINAL = frozenset({"succeeded", "failed", "cancelled"})
-ACTIVE = frozenset({"pending", "running", "waiting"})
-
-
-def json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json", by_alias=True)
-    return str(value)
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` as it reads back from the database (dates become ISO text).
-
-    The engine keeps exactly this form in memory too, so a run renders the
-    same templates whether it ran straight through or was resumed. Numbers
-    JSON cannot hold (infinity, NaN: PostgreSQL refuses them) become the
-    text ``"Infinity"``, ``"-Infinity"``, ``"NaN"``.
-    """
-    return json.loads(json.dumps(value, default=json_default), parse_constant=str)
-
-
-@dataclass(frozen=True)
-class RunRow:
-    id: str
-    sop_id: str
-    entity: str
-    status: str
-    wait_kind: str | None
-    dry_run: bool
-    inputs: dict[str, Any]
-    vars: dict[str, Any]
-    outputs: dict[str, Any]
-    definition: dict[str, Any]
-    sop_hash: str
-    parent_run_id: str | None
-    parent_step_path: str | None
-    started_by: str | None
-    error: str | None
-    lease_owner: str | None
-    lease_expires_at: datetime | None
-    wake_at: datetime | None
-    created_at: datetime
-    finished_at: datetime | None
-    crash_count: int = 0
-    error_step: str | None = None
-
-
-@dataclass(frozen=True)
-class StepRow:
-    path: str
-    step_id: str
-    type: str
-    status: str
-    attempt: int
-    seq: int
-    rendered: Any
-    result: Any
-    error: str | None
-    started_at: datetime
-    finished_at: datetime | None
-
+__all__ = ["RunStore"]
 
 _RUN_FIELDS = RunRow.__dataclass_fields__.keys()
 _STEP_FIELDS = StepRow.__dataclass_fields__.keys()

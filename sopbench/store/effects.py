@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from sopbench.store import Database, utcnow
+from sopbench.store.db import Database, utcnow
 from sopbench.store.tables import effects
 
 __all__ = ["EffectLog"]

@@ -23,7 +23,7 @@ from sopbench.errors import AlreadyDecided, DecisionRefused, InputError, NotFoun
 from sopbench.model.common import InputSpec
 from sopbench.model.inputs import coerce_inputs
 from sopbench.model.workspace import PeopleFile
-from sopbench.store import Database, utcnow
+from sopbench.store.db import Database, utcnow
 from sopbench.store.tables import human_tasks, runs, task_votes
 
 __all__ = ["Decision", "TaskStore", "task_id_for"]
