@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
-
 from sopbench.config import Settings, load_settings
 from sopbench.errors import ConfigError
 from sopbench.resources import bundled
@@ -39,7 +37,7 @@ from sopbench.store import Database, open_database
 from sopbench.store.run_reports import ReportStore
 from sopbench.store.run_rows import RunRow, StepRow
 from sopbench.store.runs import RunStore
-from sopbench.store.tables import human_tasks
+from sopbench.store.tasks import TaskRow, TaskStore
 
 if TYPE_CHECKING:
     from sopbench.engine import Engine
@@ -124,7 +122,7 @@ class RunReport:
         self,
         run: RunRow,
         steps: list[StepRow],
-        tasks: list[dict[str, Any]],
+        tasks: list[TaskRow],
         journal: list[dict[str, Any]],
     ) -> None:
         self.run = run
@@ -139,15 +137,7 @@ class RunReport:
             store = RunStore(db)
             run = store.get_run(run_id)
             steps = sorted(store.steps_of(run_id).values(), key=lambda s: s.seq)
-            with db.read() as conn:
-                tasks = [
-                    dict(row)
-                    for row in conn.execute(
-                        select(human_tasks)
-                        .where(human_tasks.c.run_id == run_id)
-                        .order_by(human_tasks.c.created_at)
-                    ).mappings()
-                ]
+            tasks = TaskStore(db).of_run(run_id)
             journal = store.journal_of(run_id)
         finally:
             if database is None:
@@ -181,8 +171,7 @@ class RunReport:
 
     def decisions_table(self) -> Table:
         rows: list[list[Any]] = [
-            [t["step_path"], t["kind"], t["title"], t["status"], t["decided_by"], t["comment"]]
-            for t in self.tasks
+            [t.step_path, t.kind, t.title, t.status, t.decided_by, t.comment] for t in self.tasks
         ]
         for s in self.steps:
             if s.type == "condition" and isinstance(s.result, dict):

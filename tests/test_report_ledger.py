@@ -44,7 +44,7 @@ def approved_outside_a_tick(bench: Bench) -> str:
     view = bench.start("sch_gate", {}, started_by="cara")
     assert view.run.status == "waiting"
     task = bench.open_task(view.run.id)
-    done = bench.cli("approve", task["id"], "--as", "bob", "--json")
+    done = bench.cli("approve", task.id, "--as", "bob", "--json")
     assert done.returncode == 0, done.stderr
     assert bench.view(view.run.id).run.status == "succeeded"
     return view.run.id

@@ -23,7 +23,7 @@ from sopbench.store import Database, utcnow
 from sopbench.store.effects import EffectLog
 from sopbench.store.run_rows import ACTIVE, json_default, jsonable
 from sopbench.store.runs import RunStore
-from sopbench.store.tasks import TaskStore, task_id_for
+from sopbench.store.tasks import TaskRow, TaskStore, task_id_for
 
 if TYPE_CHECKING:
     from sopbench.model.sop import SopFile
@@ -149,7 +149,7 @@ class HandlerServices:
             )
         return task_id
 
-    def task(self, task_id: str) -> Mapping[str, Any]:
+    def task(self, task_id: str) -> TaskRow:
         return self.tasks.get(task_id)
 
     def expire_task(self, call: StepCall, task_id: str) -> bool:

@@ -8,9 +8,10 @@ code that keeps values in memory can keep exactly that form too.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["ACTIVE", "FINAL", "RunRow", "StepRow", "json_default", "jsonable"]
 
@@ -68,6 +69,11 @@ class RunRow:
     crash_count: int = 0
     error_step: str | None = None
 
+    @classmethod
+    def of(cls, row: Mapping[Any, Any]) -> Self:
+        """The typed form of a selected ``runs`` row."""
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
 
 @dataclass(frozen=True)
 class StepRow:
@@ -82,3 +88,8 @@ class StepRow:
     error: str | None
     started_at: datetime
     finished_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Mapping[Any, Any]) -> Self:
+        """The typed form of a selected ``step_states`` row."""
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})

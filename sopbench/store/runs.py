@@ -28,13 +28,11 @@ from sqlalchemy import (
 from sopbench.errors import NotFound
 from sopbench.store._run_dialects import run_dialect
 from sopbench.store.db import Database, new_id, utcnow
+from sopbench.store.run_queries import RunQueries
 from sopbench.store.run_rows import ACTIVE, RunRow, StepRow, jsonable
 from sopbench.store.tables import events, runs, step_states
 
 __all__ = ["RunStore"]
-
-_RUN_FIELDS = RunRow.__dataclass_fields__.keys()
-_STEP_FIELDS = StepRow.__dataclass_fields__.keys()
 
 
 # Statements built once: the engine runs them for every step, and building
@@ -56,7 +54,7 @@ _RENEW_VARS = (
 )
 
 
-class RunStore:
+class RunStore(RunQueries):
     """Run state over one :class:`~sopbench.store.Database`."""
 
     def __init__(self, database: Database) -> None:
@@ -80,7 +78,7 @@ class RunStore:
         row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
         if row is None:
             raise NotFound(f"no run with id '{run_id}'", hint="`sopbench runs` lists runs")
-        return RunRow(**{k: row[k] for k in _RUN_FIELDS})
+        return RunRow.of(row)
 
     def update_run(self, conn: Connection, run_id: str, **values: Any) -> None:
         conn.execute(
@@ -148,6 +146,9 @@ class RunStore:
         return self.settle(
             conn, run_id, owner, status="waiting", wait_kind=kind, wake_at=wake, vars=dict(vars)
         )
+
+    def status_of(self, conn: Connection, run_id: str) -> str:
+        return str(conn.execute(select(runs.c.status).where(runs.c.id == run_id)).scalar_one())
 
     def active_children(self, conn: Connection, run_id: str) -> list[str]:
         query = select(runs.c.id).where(
@@ -386,7 +387,7 @@ class RunStore:
         rows = conn.execute(
             select(step_states).where(step_states.c.run_id == run_id).order_by(step_states.c.seq)
         ).mappings()
-        return {row["path"]: StepRow(**{k: row[k] for k in _STEP_FIELDS}) for row in rows}
+        return {row["path"]: StepRow.of(row) for row in rows}
 
     def forget_step(self, conn: Connection, run_id: str, path: str) -> None:
         """Drop a step's stored state, so the next drive runs it again (the debugger's re-run)."""
