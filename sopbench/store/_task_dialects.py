@@ -13,11 +13,14 @@ PostgreSQL's ``jsonb_array_elements_text`` / ``jsonb_array_length`` over
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import ColumnElement, func
 
 __all__ = ["PostgresTasks", "SqliteTasks", "TaskDialect", "task_dialect"]
+
+logger = logging.getLogger(__name__)
 
 
 class TaskDialect:

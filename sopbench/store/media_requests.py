@@ -9,6 +9,7 @@ only one of them moves it; the methods say which by their return value.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,8 @@ from sopbench.store.db import Database, utcnow
 from sopbench.store.tables import media_requests, runs
 
 __all__ = ["FINAL", "MediaRequestView", "MediaStore"]
+
+logger = logging.getLogger(__name__)
 
 FINAL = ("succeeded", "failed", "rejected", "cancelled")
 """Statuses a request never leaves."""

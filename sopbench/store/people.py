@@ -8,6 +8,7 @@ transaction (a stolen browser key dies with the old code).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,8 @@ from sopbench.store.db import Database
 from sopbench.store.tables import people, reviewer_sessions
 
 __all__ = ["PeopleStore", "Session"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ only one page of rows is read.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,8 @@ from sopbench.store.run_rows import RunRow
 from sopbench.store.tables import runs, step_states
 
 __all__ = ["RUN_SORTS", "RunPageQuery", "RunQueries", "WaitingRun"]
+
+logger = logging.getLogger(__name__)
 
 # Columns the runs table may be sorted by (anything else sorts by creation time).
 RUN_SORTS: dict[str, Any] = {

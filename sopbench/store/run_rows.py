@@ -8,12 +8,15 @@ code that keeps values in memory can keep exactly that form too.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Self
 
 __all__ = ["ACTIVE", "FINAL", "RunRow", "StepRow", "json_default", "jsonable"]
+
+logger = logging.getLogger(__name__)
 
 FINAL = frozenset({"succeeded", "failed", "cancelled"})
 ACTIVE = frozenset({"pending", "running", "waiting"})

@@ -12,6 +12,7 @@ recording the same fire, one gets an ``IntegrityError`` from
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,8 @@ from sopbench.store.db import Database
 from sopbench.store.tables import fire_records, runs, schedules
 
 __all__ = ["RecordedFire", "ScheduleStore", "ScheduleView", "schedule_view"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ The inbox
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +48,8 @@ from sopbench.store.tables import human_tasks, runs, task_votes
 from sopbench.store.task_rows import InboxTask, RunTask, TaskRow, TaskVote
 
 __all__ = ["INBOX_SORTS", "TaskQueries", "decidable_by"]
+
+logger = logging.getLogger(__name__)
 
 # Columns the inbox may be sorted by (anything else sorts by creation time).
 INBOX_SORTS: dict[str, Any] = {

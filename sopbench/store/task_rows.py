@@ -13,12 +13,15 @@ one new field here.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
 __all__ = ["InboxTask", "RunTask", "TaskRow", "TaskVote"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
