@@ -66,10 +66,10 @@ def _home(root: Path) -> Path:
 def _fill(home: Path, count: int) -> None:
     """``count`` open approval tasks: REAL_RUNS real runs, the rest copies of them."""
     from sopbench.config import load_settings
-    from sopbench.engine.tasks import task_id_for
     from sopbench.services.runs import RunService
     from sopbench.store import new_id
     from sopbench.store.tables import human_tasks, runs
+    from sopbench.store.tasks import task_id_for
 
     service = RunService(load_settings(home, environ={"SOPBENCH_SANDBOX_FILE": "off"}))
     for n in range(min(count, REAL_RUNS)):

@@ -27,13 +27,13 @@ from typing import Any
 
 from sopbench.config import Settings, load_settings
 from sopbench.engine import Engine
-from sopbench.engine.runstore import FINAL, RunRow, StepRow, jsonable
 from sopbench.errors import NotFound, UsageError
 from sopbench.expressions import render_value
 from sopbench.library import Workspace, load_workspace
 from sopbench.model.sop import SopFile, StepSpec
 from sopbench.model.steps import nested_step_fields
 from sopbench.store import Database, open_database
+from sopbench.store.run_rows import FINAL, RunRow, StepRow, jsonable
 from sopbench.wiring import standard_engine
 
 __all__ = ["LEASE", "DebugSession"]

@@ -32,15 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
-
 from sopbench.config import Settings, child_environ, load_settings
-from sopbench.engine.runstore import RunRow, RunStore, StepRow
 from sopbench.errors import ConfigError
-from sopbench.report_ledger import ReportLedger
 from sopbench.resources import bundled
 from sopbench.store import Database, open_database
-from sopbench.store.tables import human_tasks
+from sopbench.store.run_reports import ReportStore
+from sopbench.store.run_rows import RunRow, StepRow
+from sopbench.store.runs import RunStore
+from sopbench.store.tasks import TaskRow, TaskStore
 
 if TYPE_CHECKING:
     from sopbench.engine import Engine
@@ -125,7 +124,7 @@ class RunReport:
         self,
         run: RunRow,
         steps: list[StepRow],
-        tasks: list[dict[str, Any]],
+        tasks: list[TaskRow],
         journal: list[dict[str, Any]],
     ) -> None:
         self.run = run
@@ -140,15 +139,7 @@ class RunReport:
             store = RunStore(db)
             run = store.get_run(run_id)
             steps = sorted(store.steps_of(run_id).values(), key=lambda s: s.seq)
-            with db.read() as conn:
-                tasks = [
-                    dict(row)
-                    for row in conn.execute(
-                        select(human_tasks)
-                        .where(human_tasks.c.run_id == run_id)
-                        .order_by(human_tasks.c.created_at)
-                    ).mappings()
-                ]
+            tasks = TaskStore(db).of_run(run_id)
             journal = store.journal_of(run_id)
         finally:
             if database is None:
@@ -182,8 +173,7 @@ class RunReport:
 
     def decisions_table(self) -> Table:
         rows: list[list[Any]] = [
-            [t["step_path"], t["kind"], t["title"], t["status"], t["decided_by"], t["comment"]]
-            for t in self.tasks
+            [t.step_path, t.kind, t.title, t.status, t.decided_by, t.comment] for t in self.tasks
         ]
         for s in self.steps:
             if s.type == "condition" and isinstance(s.result, dict):
@@ -318,7 +308,7 @@ class ReportWriter:
         return target
 
     def write_many(self, run_ids: Sequence[str]) -> list[str]:
-        """Reports for these runs, each claimed first (see :class:`ReportLedger`), so a run
+        """Reports for these runs, each claimed first (see :class:`ReportStore`), so a run
         another tick reports (or reported) is skipped; paths relative to the workspace home.
 
         The kernel starts at the first claimed run: a tick with nothing new to
@@ -349,9 +339,9 @@ class ReportWriter:
                 written.append(shown)
         return written
 
-    def _ledger(self, stack: ExitStack) -> ReportLedger:
+    def _ledger(self, stack: ExitStack) -> ReportStore:
         if self.service is not None:
-            return ReportLedger(self.service.engine.db, self.service.engine.owner)
+            return ReportStore(self.service.engine.db, self.service.engine.owner)
         db = open_database(self.settings)
         stack.callback(db.dispose)
-        return ReportLedger(db, f"reports:{socket.gethostname()}:{os.getpid()}")
+        return ReportStore(db, f"reports:{socket.gethostname()}:{os.getpid()}")

@@ -1,4 +1,7 @@
-"""Schedule values: ids, fire times, and what ``tick`` reports (see :mod:`sopbench.scheduler`)."""
+"""Schedule values: ids, fire times, and what ``tick`` reports (see :mod:`sopbench.scheduler`).
+
+:class:`ScheduleView` (a ``schedules`` row) is the store's, re-exported here with the rest.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,11 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sopbench.cron import load_zone, parse_cron
-from sopbench.engine.runstore import FINAL
+from sopbench.store.run_rows import FINAL
+from sopbench.store.schedules import ScheduleView, schedule_view
 
 if TYPE_CHECKING:
     from sopbench.engine import Engine
@@ -38,40 +42,6 @@ def trigger_id(sop_id: str, index: int) -> str:
 def next_fire(cron: str, timezone: str, after: datetime) -> datetime | None:
     """The first fire time of ``cron`` in ``timezone`` strictly after ``after`` (UTC)."""
     return parse_cron(cron).next_after(after, load_zone(timezone))
-
-
-@dataclass(frozen=True)
-class ScheduleView:
-    """One schedule as listed by ``sopbench schedule list``."""
-
-    id: str
-    sop_id: str
-    cron: str
-    timezone: str
-    catchup: str
-    source: str
-    paused: bool
-    inputs: dict[str, Any]
-    next_fire_at: datetime | None
-
-    @property
-    def state(self) -> str:
-        if self.paused and self.next_fire_at is None and self.source == "trigger":
-            return "removed"
-        return "paused" if self.paused else "active"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "sop_id": self.sop_id,
-            "cron": self.cron,
-            "timezone": self.timezone,
-            "catchup": self.catchup,
-            "source": self.source,
-            "state": self.state,
-            "inputs": self.inputs,
-            "next_fire_at": self.next_fire_at,
-        }
 
 
 @dataclass(frozen=True)
@@ -122,17 +92,3 @@ class RunDriver(Protocol):
     def recover(self, *, limit: int = 100) -> list[tuple[str, str]]:
         """Drive every run that is ready, due or left behind, once; (run id, status) moved."""
         ...
-
-
-def schedule_view(row: Any) -> ScheduleView:
-    return ScheduleView(
-        id=row["id"],
-        sop_id=row["sop_id"],
-        cron=row["cron"],
-        timezone=row["timezone"],
-        catchup=row["catchup"],
-        source=row["source"],
-        paused=bool(row["paused"]),
-        inputs=dict(row["inputs"] or {}),
-        next_fire_at=row["next_fire_at"],
-    )

@@ -34,7 +34,7 @@ is reached is not created (the fire record says ``skipped``); under
 Reports: after firing and recovering, a tick hands its reporter the runs it
 finished and then every run that finished elsewhere since (a reviewer's
 decision, a worker) and has no report yet; the reporter claims each run in
-``run_reports`` first (:mod:`sopbench.report_ledger`), so every run gets one
+``run_reports`` first (:mod:`sopbench.store.run_reports`), so every run gets one
 report even with two ticks at once.
 """
 
@@ -45,15 +45,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from sopbench.cron import load_zone, parse_cron
-from sopbench.engine.runstore import jsonable
-from sopbench.errors import ConcurrencyLimited, NotFound, SopbenchError, UsageError
+from sopbench.errors import ConcurrencyLimited, SopbenchError, UsageError
 from sopbench.model.inputs import coerce_inputs
 from sopbench.model.sop import ScheduleTrigger
-from sopbench.report_ledger import ReportLedger
 from sopbench.schedule_types import (
     Fire,
     Reporter,
@@ -61,11 +59,13 @@ from sopbench.schedule_types import (
     ScheduleView,
     TickResult,
     next_fire,
-    schedule_view,
     trigger_id,
 )
 from sopbench.store import new_id, utcnow
-from sopbench.store.tables import CATCHUP_POLICIES, fire_records, runs, schedules
+from sopbench.store.run_reports import ReportStore
+from sopbench.store.run_rows import jsonable
+from sopbench.store.schedules import ScheduleStore
+from sopbench.store.tables import CATCHUP_POLICIES
 
 __all__ = ["GRACE", "Fire", "ScheduleView", "Scheduler", "TickResult", "next_fire", "trigger_id"]
 
@@ -96,6 +96,7 @@ class Scheduler:
         self.service = service
         self.engine = service.engine
         self.db = self.engine.db
+        self.store = ScheduleStore(self.db)
         self.reporter = reporter
         self.cap = cap
         self.actor = actor
@@ -127,37 +128,31 @@ class Scheduler:
                 continue
 
     def _sync(self, conn: Connection, wanted: dict[str, dict[str, Any]], now: datetime) -> None:
-        query = select(schedules).where(schedules.c.source == "trigger")
-        existing = {row["id"]: dict(row) for row in conn.execute(query).mappings()}
+        existing = self.store.triggers(conn)
         for sid, spec in wanted.items():
             row = existing.get(sid)
             if row is None:
-                conn.execute(
-                    insert(schedules).values(
-                        id=sid,
-                        source="trigger",
-                        paused=False,
-                        next_fire_at=next_fire(spec["cron"], spec["timezone"], now),
-                        **spec,
-                    )
+                self.store.insert(
+                    conn,
+                    sid,
+                    source="trigger",
+                    paused=False,
+                    next_fire_at=next_fire(spec["cron"], spec["timezone"], now),
+                    **spec,
                 )
                 continue
-            changed = any(row[key] != value for key, value in spec.items())
-            removed = row["paused"] and row["next_fire_at"] is None
+            changed = any(getattr(row, key) != value for key, value in spec.items())
+            removed = row.paused and row.next_fire_at is None
             if changed or removed:
                 values: dict[str, Any] = dict(spec)
-                if removed or (row["cron"], row["timezone"]) != (spec["cron"], spec["timezone"]):
+                if removed or (row.cron, row.timezone) != (spec["cron"], spec["timezone"]):
                     values["next_fire_at"] = next_fire(spec["cron"], spec["timezone"], now)
                 if removed:
                     values["paused"] = False
-                conn.execute(update(schedules).where(schedules.c.id == sid).values(**values))
+                self.store.change(conn, sid, **values)
         for sid, row in existing.items():
-            if sid not in wanted and not (row["paused"] and row["next_fire_at"] is None):
-                conn.execute(
-                    update(schedules)
-                    .where(schedules.c.id == sid)
-                    .values(paused=True, next_fire_at=None)
-                )
+            if sid not in wanted and not (row.paused and row.next_fire_at is None):
+                self.store.change(conn, sid, paused=True, next_fire_at=None)
 
     # -- manual schedules ------------------------------------------------------------
 
@@ -183,35 +178,25 @@ class Scheduler:
         coerce_inputs(sop.inputs, values)  # fail now, not at every fire
         sid = new_id("sch")
         with self.db.write() as conn:
-            conn.execute(
-                insert(schedules).values(
-                    id=sid,
-                    sop_id=sop_id,
-                    cron=cron,
-                    timezone=timezone,
-                    catchup=catchup,
-                    source="manual",
-                    paused=False,
-                    inputs=values,
-                    next_fire_at=next_fire(cron, timezone, now or utcnow()),
-                )
+            self.store.insert(
+                conn,
+                sid,
+                sop_id=sop_id,
+                cron=cron,
+                timezone=timezone,
+                catchup=catchup,
+                source="manual",
+                paused=False,
+                inputs=values,
+                next_fire_at=next_fire(cron, timezone, now or utcnow()),
             )
         return self.get(sid)
 
     def get(self, schedule_id: str) -> ScheduleView:
-        with self.db.read() as conn:
-            row = conn.execute(select(schedules).where(schedules.c.id == schedule_id)).mappings()
-            found = row.first()
-        if found is None:
-            raise NotFound(f"no schedule with id '{schedule_id}'", hint="`sopbench schedule list`")
-        return schedule_view(found)
+        return self.store.get(schedule_id)
 
     def schedules(self, *, sop_id: str | None = None) -> list[ScheduleView]:
-        query = select(schedules).order_by(schedules.c.sop_id, schedules.c.id)
-        if sop_id:
-            query = query.where(schedules.c.sop_id == sop_id)
-        with self.db.read() as conn:
-            return [schedule_view(row) for row in conn.execute(query).mappings()]
+        return self.store.listing(sop_id=sop_id)
 
     def pause(self, schedule_id: str, *, actor: str | None = None) -> ScheduleView:
         """Stop firing; the journal records ``actor`` (default: this scheduler's actor)."""
@@ -219,7 +204,7 @@ class Scheduler:
         if view.state == "removed":
             raise UsageError(f"schedule {schedule_id}: its trigger was removed from the SOP")
         with self.db.write() as conn:
-            conn.execute(update(schedules).where(schedules.c.id == schedule_id).values(paused=True))
+            self.store.change(conn, schedule_id, paused=True)
             self._journal(conn, "schedule.paused", schedule_id, actor)
         return self.get(schedule_id)
 
@@ -235,11 +220,7 @@ class Scheduler:
             )
         upcoming = next_fire(view.cron, view.timezone, now or utcnow())
         with self.db.write() as conn:
-            conn.execute(
-                update(schedules)
-                .where(schedules.c.id == schedule_id)
-                .values(paused=False, next_fire_at=upcoming)
-            )
+            self.store.change(conn, schedule_id, paused=False, next_fire_at=upcoming)
             self._journal(conn, "schedule.resumed", schedule_id, actor)
         return self.get(schedule_id)
 
@@ -250,15 +231,7 @@ class Scheduler:
     def fires(self, schedule_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """The schedule's latest fire records (newest first) with their runs' status now."""
         self.get(schedule_id)
-        query = (
-            select(fire_records, runs.c.status.label("run_status"))
-            .select_from(fire_records.outerjoin(runs, runs.c.id == fire_records.c.run_id))
-            .where(fire_records.c.schedule_id == schedule_id)
-            .order_by(fire_records.c.fire_time.desc())
-            .limit(limit)
-        )
-        with self.db.read() as conn:
-            return [dict(row) for row in conn.execute(query).mappings()]
+        return self.store.fires(schedule_id, limit=limit)
 
     def remove(self, schedule_id: str) -> None:
         """Delete a manual schedule (and its fire history); trigger schedules are refused."""
@@ -268,9 +241,7 @@ class Scheduler:
                 f"schedule {schedule_id} comes from the triggers of SOP {view.sop_id}; "
                 "edit the SOP file (or pause the schedule)"
             )
-        with self.db.write() as conn:
-            conn.execute(fire_records.delete().where(fire_records.c.schedule_id == schedule_id))
-            conn.execute(schedules.delete().where(schedules.c.id == schedule_id))
+        self.store.remove(schedule_id)
 
     # -- ticking -----------------------------------------------------------------------
 
@@ -280,16 +251,7 @@ class Scheduler:
         if sync:
             self.sync(now)
         result = TickResult()
-        with self.db.read() as conn:
-            due = [
-                schedule_view(row)
-                for row in conn.execute(
-                    select(schedules)
-                    .where(schedules.c.paused.is_(False), schedules.c.next_fire_at <= now)
-                    .order_by(schedules.c.next_fire_at)
-                ).mappings()
-            ]
-        for view in due:
+        for view in self.store.due(now):
             self._fire_schedule(view, now, result)
         result.recovered = self.service.recover()
         if self.reporter is not None:
@@ -300,7 +262,7 @@ class Scheduler:
         """Runs this tick finished, then runs that finished elsewhere since (a decision,
         a worker) and have no report yet; the reporter claims each before writing."""
         mine = result.finished_runs()
-        ledger = ReportLedger(self.db, self.engine.owner)
+        ledger = ReportStore(self.db, self.engine.owner)
         later = ledger.unreported(limit=self.report_batch, now=now)
         return mine + [run_id for run_id in later if run_id not in mine]
 
@@ -335,12 +297,7 @@ class Scheduler:
             else:
                 fired.append(fire)
         # Advance only forward: a slower tick never moves the schedule back.
-        with self.db.write() as conn:
-            conn.execute(
-                update(schedules)
-                .where(schedules.c.id == view.id, schedules.c.next_fire_at == view.next_fire_at)
-                .values(next_fire_at=upcoming)
-            )
+        self.store.advance(view.id, view.next_fire_at, upcoming)
         for fire in fired:
             if fire.run_id is not None:
                 status = self.engine.drive(fire.run_id)
@@ -351,19 +308,10 @@ class Scheduler:
         """Record the fire and the run in one transaction; ``None`` when another tick won."""
         try:
             with self.db.write() as conn:
-                conn.execute(
-                    insert(fire_records).values(
-                        schedule_id=view.id, fire_time=fire_time, status="fired"
-                    )
-                )
+                self.store.record_fire(conn, view.id, fire_time)
                 fire = self._start(conn, view, fire_time)
-                conn.execute(
-                    update(fire_records)
-                    .where(
-                        fire_records.c.schedule_id == view.id,
-                        fire_records.c.fire_time == fire_time,
-                    )
-                    .values(status=fire.status, run_id=fire.run_id)
+                self.store.settle_fire(
+                    conn, view.id, fire_time, status=fire.status, run_id=fire.run_id
                 )
                 return fire
         except IntegrityError:

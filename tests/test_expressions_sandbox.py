@@ -291,8 +291,8 @@ def test_template_text_in_data_stays_literal_through_a_run(
         "count": 2,
     }
     task = bench.open_task(view.run.id)
-    assert task["title"] == "Review {{ 7*7 }}"
-    bench.decide(task["id"], "bob", fields={"reply": "{{ 8*8 }}"})
+    assert task.title == "Review {{ 7*7 }}"
+    bench.decide(task.id, "bob", fields={"reply": "{{ 8*8 }}"})
 
     done = bench.view(view.run.id)
     assert done.run.status == "succeeded", done.run.error

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from sopbench.report_ledger import STALE, ReportLedger
 from sopbench.reports import report_path
 from sopbench.store import connect_database, open_database, utcnow
 from sopbench.store import tables as t
+from sopbench.store.run_reports import STALE, ReportStore
 from tests.engine import conftest as engine_fixtures
 from tests.engine.support import Bench, environ
 from tests.store.old_schema import as_of
@@ -45,7 +45,7 @@ def approved_outside_a_tick(bench: Bench) -> str:
     view = bench.start("sch_gate", {}, started_by="cara")
     assert view.run.status == "waiting"
     task = bench.open_task(view.run.id)
-    done = bench.cli("approve", task["id"], "--as", "bob", "--json")
+    done = bench.cli("approve", task.id, "--as", "bob", "--json")
     assert done.returncode == 0, done.stderr
     assert bench.view(view.run.id).run.status == "succeeded"
     return view.run.id
@@ -77,7 +77,7 @@ def files(bench: Bench) -> list[Path]:
 @pytest.mark.slow
 def test_tick_reports_a_run_an_approval_finished(bench: Bench) -> None:
     run_id = approved_outside_a_tick(bench)
-    ledger = ReportLedger(bench.db, "test")
+    ledger = ReportStore(bench.db, "test")
     assert ledger.unreported() == [run_id] and ledger.status_of(run_id) is None
 
     first = reports_of(tick_process(bench))
@@ -110,7 +110,7 @@ def test_one_claim_wins_and_a_dead_ticks_claim_is_taken_over(bench: Bench) -> No
     finished = bench.start("sch_plain", {"who": "ops"}).run.id
     waiting = bench.start("sch_gate", {}, started_by="cara").run.id
     bench.dry("sch_plain", {"who": "ops"})  # dry-runs get no report
-    first, second = ReportLedger(bench.db, "tick-a"), ReportLedger(bench.db, "tick-b")
+    first, second = ReportStore(bench.db, "tick-a"), ReportStore(bench.db, "tick-b")
     assert first.unreported() == [finished]  # not the waiting run, not the dry-run
     assert waiting not in first.unreported()
 
@@ -156,7 +156,7 @@ def test_upgrading_does_not_report_the_history(empty_db_url: str) -> None:
         old.dispose()
     db = open_database(empty_db_url)
     try:
-        ledger = ReportLedger(db, "tick")
+        ledger = ReportStore(db, "tick")
         assert ledger.status_of("run_old_done") == "skipped"
         assert ledger.status_of("run_old_wait") is None  # it will be reported when it ends
         assert ledger.unreported() == []

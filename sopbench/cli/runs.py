@@ -208,19 +208,12 @@ def approvals(ctx: click.Context, person: str | None, status: str, as_json: bool
     with _service(ctx) as service:
         rows = service.tasks(person=person, status=status)
         if as_json:
-            echo_json(rows)
+            echo_json([r.to_dict() for r in rows])  # the columns by name, as stored
         else:
             echo_table(
                 ["task_id", "kind", "entity", "status", "votes", "title"],
                 [
-                    [
-                        r["id"],
-                        r["kind"],
-                        r["entity"],
-                        r["status"],
-                        f"{r['approvals']}/{r['required']}",
-                        r["title"],
-                    ]
+                    [r.id, r.kind, r.entity, r.status, f"{r.approvals}/{r.required}", r.title]
                     for r in rows
                 ],
             )

@@ -85,7 +85,7 @@ def serve(
     trusted auth proxy.
     """
     from sopbench.services.dashboard import DashboardOptions, DashboardServer
-    from sopbench.services.workspace import init_workspace
+    from sopbench.services.workspace import database_shown, init_workspace
 
     pools = _page_pools(page_pools)  # a usage error before anything starts
     settings = settings_of(ctx)
@@ -117,7 +117,7 @@ def serve(
             )
             server = stack.enter_context(DashboardServer(settings, options))
             click.echo(f"dashboard: {server.login_url('home')}")
-            click.echo(f"workspace: {settings.home}  database: {_display(settings.db_url)}")
+            click.echo(f"workspace: {settings.home}  database: {database_shown(settings)}")
             click.echo("press Ctrl-C (or send SIGTERM) to stop", err=True)
             if not watch(server, stop):
                 return 1
@@ -180,9 +180,3 @@ def _page_pools(values: tuple[str, ...]) -> dict[str, int]:
             raise UsageError(f"--page-pool takes PAGE=N, not {value!r}", hint="e.g. approvals=10")
         pools[page.strip()] = int(size)
     return pools
-
-
-def _display(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

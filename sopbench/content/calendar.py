@@ -43,25 +43,21 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
-
-from sopbench.content.calendar_drafts import draft_entries
+from sopbench.content.calendar_drafts import CalendarReads, draft_entries
 from sopbench.content.calendar_slots import slot_entries, theme_entries
 from sopbench.content.calendar_types import KINDS, CalendarEntry, SopInfo, Window
+from sopbench.content.draft_store import DraftStore
 from sopbench.cron import load_zone, parse_cron
 from sopbench.errors import InputError
 from sopbench.model.workspace import Entity
 from sopbench.store import Database, as_utc
-from sopbench.store.tables import (
-    fire_records,
-    human_tasks,
-    media_requests,
-    runs,
-    schedules,
-    step_states,
-)
+from sopbench.store.effects import EffectLog
+from sopbench.store.media_requests import FINAL as MEDIA_FINAL
+from sopbench.store.media_requests import MediaRequestView, MediaStore
+from sopbench.store.runs import RunStore
+from sopbench.store.schedules import ScheduleStore
+from sopbench.store.tasks import TaskStore
 
 __all__ = [
     "KINDS",
@@ -75,8 +71,6 @@ __all__ = [
 MAX_FIRES_PER_SCHEDULE = 500
 """Fire times listed per schedule and range: an every-minute cron over two weeks
 would otherwise bury everything else (20,160 entries)."""
-
-_MEDIA_FINAL = ("succeeded", "failed", "rejected", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -109,19 +103,28 @@ def calendar_entries(
     window = _window(start, end, entity, sops or {})
     wanted = _kinds(kinds)
     found: list[CalendarEntry] = []
-    with db.read() as conn:
+    with db.read() as conn:  # one snapshot for every kind
+        reads = CalendarReads(
+            conn=conn,
+            runs=RunStore(db),
+            tasks=TaskStore(db),
+            drafts=DraftStore(db),
+            effects=EffectLog(db),
+            schedules=ScheduleStore(db),
+            media=MediaStore(db),
+        )
         if "post" in wanted or "draft" in wanted:
-            found += [e for e in draft_entries(conn, window) if e.kind in wanted]
+            found += [e for e in draft_entries(reads, window) if e.kind in wanted]
         if "schedule" in wanted:
-            found += _schedule_entries(conn, window, extra_schedules)
+            found += _schedule_entries(reads, window, extra_schedules)
         if "delay" in wanted:
-            found += _delay_entries(conn, window)
+            found += _delay_entries(reads, window)
         if "approval_due" in wanted:
-            found += _approval_entries(conn, window)
+            found += _approval_entries(reads, window)
         if "media" in wanted:
-            found += _media_entries(conn, window)
+            found += _media_entries(reads, window)
         if "slot" in wanted:
-            found += slot_entries(conn, window, entities or {})
+            found += slot_entries(reads, window, entities or {})
     found = [e for e in found if window.holds(e.when)]
     if "theme" in wanted:
         found += theme_entries(window, entities or {})
@@ -165,21 +168,21 @@ def _kinds(kinds: Collection[str] | None) -> frozenset[str]:
 
 
 def _schedule_entries(
-    conn: Connection, window: Window, extra: Sequence[PlannedSchedule]
+    reads: CalendarReads, window: Window, extra: Sequence[PlannedSchedule]
 ) -> list[CalendarEntry]:
-    rows = conn.execute(select(schedules)).mappings().all()
-    known = {row["id"] for row in rows}
+    rows = reads.schedules.every(reads.conn)
+    known = {row.id for row in rows}
     planned = [
-        PlannedSchedule(r["id"], r["sop_id"], r["cron"], r["timezone"], r["next_fire_at"])
+        PlannedSchedule(r.id, r.sop_id, r.cron, r.timezone, r.next_fire_at)
         for r in rows
-        if not r["paused"]
+        if not r.paused
     ]
     planned += [s for s in extra if s.id not in known]
     found: list[CalendarEntry] = []
     for schedule in planned:
         if window.wants_sop(schedule.sop_id):
             found += _fires_ahead(schedule, window)
-    return found + _fires_recorded(conn, window)
+    return found + _fires_recorded(reads, window)
 
 
 def _fire_times(schedule: PlannedSchedule, window: Window) -> Iterable[datetime]:
@@ -216,27 +219,22 @@ def _fires_ahead(schedule: PlannedSchedule, window: Window) -> list[CalendarEntr
     ]
 
 
-def _fires_recorded(conn: Connection, window: Window) -> list[CalendarEntry]:
-    query = (
-        select(fire_records, schedules.c.sop_id, schedules.c.cron, schedules.c.timezone)
-        .join(schedules, schedules.c.id == fire_records.c.schedule_id)
-        .where(fire_records.c.fire_time >= window.start, fire_records.c.fire_time < window.end)
-    )
+def _fires_recorded(reads: CalendarReads, window: Window) -> list[CalendarEntry]:
     found = []
-    for row in conn.execute(query).mappings():
-        if not window.wants_sop(row["sop_id"]):
+    for fire in reads.schedules.fires_between(reads.conn, window.start, window.end):
+        if not window.wants_sop(fire.sop_id):
             continue
-        info = window.sops.get(row["sop_id"])
+        info = window.sops.get(fire.sop_id)
         found.append(
             CalendarEntry(
-                when=row["fire_time"],
+                when=fire.fire_time,
                 kind="schedule",
                 entity=info.entity if info else None,
-                sop_id=row["sop_id"],
-                run_id=row["run_id"],
-                ref_id=row["schedule_id"],
-                title=f"{info.name if info else row['sop_id']} ({row['cron']}, {row['timezone']})",
-                status=row["status"],
+                sop_id=fire.sop_id,
+                run_id=fire.run_id,
+                ref_id=fire.schedule_id,
+                title=f"{info.name if info else fire.sop_id} ({fire.cron}, {fire.timezone})",
+                status=fire.status,
                 platform=None,
             )
         )
@@ -246,29 +244,20 @@ def _fires_recorded(conn: Connection, window: Window) -> list[CalendarEntry]:
 # -- runs waiting, tasks due, media ------------------------------------------------------------
 
 
-def _delay_entries(conn: Connection, window: Window) -> list[CalendarEntry]:
-    query = select(runs.c.id, runs.c.sop_id, runs.c.entity, runs.c.wake_at).where(
-        runs.c.status == "waiting",
-        runs.c.wait_kind == "delay",
-        runs.c.dry_run.is_(False),
-        runs.c.wake_at >= window.start,
-        runs.c.wake_at < window.end,
-    )
-    if window.entity is not None:
-        query = query.where(runs.c.entity == window.entity)
-    rows = conn.execute(query).mappings().all()
-    waiting = _waiting_steps(conn, [row["id"] for row in rows])
+def _delay_entries(reads: CalendarReads, window: Window) -> list[CalendarEntry]:
+    rows = reads.runs.delays_between(reads.conn, window.start, window.end, entity=window.entity)
+    waiting = reads.runs.waiting_steps(reads.conn, [row.id for row in rows], "delay")
     found = []
     for row in rows:
-        name = window.sop_name(row["sop_id"])
-        step = waiting.get(row["id"])
+        name = window.sop_name(row.sop_id)
+        step = waiting.get(row.id)
         found.append(
             CalendarEntry(
-                when=row["wake_at"],
+                when=row.wake_at,
                 kind="delay",
-                entity=row["entity"],
-                sop_id=row["sop_id"],
-                run_id=row["id"],
+                entity=row.entity,
+                sop_id=row.sop_id,
+                run_id=row.id,
                 ref_id=None,
                 title=f"{name} resumes" + (f" after {step}" if step else ""),
                 status="waiting",
@@ -278,76 +267,40 @@ def _delay_entries(conn: Connection, window: Window) -> list[CalendarEntry]:
     return found
 
 
-def _waiting_steps(conn: Connection, run_ids: list[str]) -> dict[str, str]:
-    if not run_ids:
-        return {}
-    query = select(step_states.c.run_id, step_states.c.step_id).where(
-        step_states.c.run_id.in_(run_ids),
-        step_states.c.status == "waiting",
-        step_states.c.type == "delay",
-    )
-    return {row["run_id"]: row["step_id"] for row in conn.execute(query).mappings()}
-
-
-def _approval_entries(conn: Connection, window: Window) -> list[CalendarEntry]:
-    query = (
-        select(human_tasks, runs.c.sop_id)
-        .join(runs, runs.c.id == human_tasks.c.run_id)
-        .where(
-            human_tasks.c.status == "open",
-            human_tasks.c.due_at >= window.start,
-            human_tasks.c.due_at < window.end,
-        )
-    )
-    if window.entity is not None:
-        query = query.where(human_tasks.c.entity == window.entity)
+def _approval_entries(reads: CalendarReads, window: Window) -> list[CalendarEntry]:
+    due = reads.tasks.due_between(reads.conn, window.start, window.end, entity=window.entity)
     return [
         CalendarEntry(
-            when=row["due_at"],
+            when=task.due_at,
             kind="approval_due",
-            entity=row["entity"],
-            sop_id=row["sop_id"],
-            run_id=row["run_id"],
-            ref_id=row["id"],
-            title=row["title"],
-            status=row["status"],
+            entity=task.entity,
+            sop_id=sop_id,
+            run_id=task.run_id,
+            ref_id=task.id,
+            title=task.title,
+            status=task.status,
             platform=None,
         )
-        for row in conn.execute(query).mappings()
+        for task, sop_id in due
+        if task.due_at is not None
     ]
 
 
-def _media_entries(conn: Connection, window: Window) -> list[CalendarEntry]:
-    table = media_requests
-    finished = table.c.status.in_(_MEDIA_FINAL)
-    query = (
-        select(table, runs.c.sop_id)
-        .outerjoin(runs, runs.c.id == table.c.run_id)
-        .where(
-            or_(
-                and_(finished, table.c.updated_at >= window.start, table.c.updated_at < window.end),
-                and_(
-                    ~finished, table.c.created_at >= window.start, table.c.created_at < window.end
-                ),
-            )
-        )
-    )
-    if window.entity is not None:
-        query = query.where(table.c.entity == window.entity)
-    return [_media_entry(row) for row in conn.execute(query).mappings()]
+def _media_entries(reads: CalendarReads, window: Window) -> list[CalendarEntry]:
+    found = reads.media.between(reads.conn, window.start, window.end, entity=window.entity)
+    return [_media_entry(view, sop_id) for view, sop_id in found]
 
 
-def _media_entry(row: Any) -> CalendarEntry:
-    params = dict(row["params"] or {})
-    done = row["status"] in _MEDIA_FINAL
+def _media_entry(view: MediaRequestView, sop_id: str | None) -> CalendarEntry:
+    done = view.status in MEDIA_FINAL
     return CalendarEntry(
-        when=row["updated_at"] if done else row["created_at"],
+        when=view.updated_at if done else view.created_at,
         kind="media",
-        entity=row["entity"],
-        sop_id=row["sop_id"],
-        run_id=row["run_id"],
-        ref_id=row["id"],
-        title=f"{row['kind']}: {params.get('prompt_title') or row['prompt_id']}",
-        status=row["status"],
+        entity=view.entity,
+        sop_id=sop_id,
+        run_id=view.run_id,
+        ref_id=view.id,
+        title=f"{view.kind}: {view.params.get('prompt_title') or view.prompt_id}",
+        status=view.status,
         platform=None,
     )

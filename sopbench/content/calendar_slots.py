@@ -32,9 +32,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
-
-from sopbench.content.calendar_drafts import draft_entries
+from sopbench.content.calendar_drafts import CalendarReads, draft_entries
 from sopbench.content.calendar_types import CalendarEntry, Window
 from sopbench.cron import load_zone, parse_cron
 from sopbench.model.workspace import Entity, PostingSlot
@@ -67,7 +65,7 @@ def _entities(window: Window, entities: Mapping[str, Entity]) -> Iterator[tuple[
 
 
 def slot_entries(
-    conn: Connection, window: Window, entities: Mapping[str, Entity]
+    reads: CalendarReads, window: Window, entities: Mapping[str, Entity]
 ) -> list[CalendarEntry]:
     """Every slot occurrence in ``window``, ``open`` or ``filled`` by a post."""
     planned: list[tuple[datetime, str, str]] = []
@@ -77,7 +75,7 @@ def slot_entries(
                 planned.append((when, entity_id, slot.platform))
     if not planned:
         return []
-    fills = _fill(planned, _posts(conn, window))
+    fills = _fill(planned, _posts(reads, window))
     return [
         CalendarEntry(
             when=when,
@@ -94,7 +92,7 @@ def slot_entries(
     ]
 
 
-def _posts(conn: Connection, window: Window) -> list[CalendarEntry]:
+def _posts(reads: CalendarReads, window: Window) -> list[CalendarEntry]:
     """Posts that may fill a slot of ``window``: the range widened by the tolerance."""
     wide = Window(
         start=window.start - SLOT_TOLERANCE,
@@ -104,7 +102,7 @@ def _posts(conn: Connection, window: Window) -> list[CalendarEntry]:
     )
     return [
         e
-        for e in draft_entries(conn, wide)
+        for e in draft_entries(reads, wide)
         if e.kind == "post" and e.status in FILLING_STATUSES and wide.holds(e.when)
     ]
 

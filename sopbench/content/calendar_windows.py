@@ -25,12 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-
 from sopbench.cron import load_zone
 from sopbench.model.workspace import Entity
-from sopbench.store import Database
-from sopbench.store.tables import drafts
 
 __all__ = [
     "DAYS",
@@ -40,7 +36,6 @@ __all__ = [
     "PER_PLATFORM",
     "PostingWindow",
     "posting_windows",
-    "published_times",
 ]
 
 DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -167,25 +162,3 @@ def _counts(span: _Span) -> bool:
 
 def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def published_times(
-    db: Database, entity: str, since: datetime, until: datetime
-) -> list[tuple[str, datetime]]:
-    """(platform, publish time) of ``entity``'s published posts in ``[since, until)``.
-
-    The publish time is the draft's planned ``publish_at``, else when it was
-    marked published (as on the calendar).
-    """
-    d = drafts
-    query = select(d.c.platform, d.c.publish_at, d.c.updated_at).where(
-        d.c.entity == entity,
-        d.c.status == "published",
-        or_(
-            and_(d.c.publish_at >= since, d.c.publish_at < until),
-            and_(d.c.publish_at.is_(None), d.c.updated_at >= since, d.c.updated_at < until),
-        ),
-    )
-    with db.read() as conn:
-        rows = conn.execute(query).mappings().all()
-    return [(row["platform"], row["publish_at"] or row["updated_at"]) for row in rows]

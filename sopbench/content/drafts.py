@@ -21,6 +21,9 @@ deciding at once, one wins and the other hears "already approved by X".
 
 Generated text is data: it is stored and shown, never rendered as a template.
 
+The rows are read and written by :class:`~sopbench.content.draft_store.DraftStore`
+(no statement here); this module holds the rules.
+
 A decision can wake the run that waits for the review: pass ``wake`` (the
 engine's ``RunStore.wake``), which is called in the same transaction. This
 module does not import the engine.
@@ -32,8 +35,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
+from sopbench.content.draft_store import DraftStore
 from sopbench.content.draft_types import (
     DECIDED,
     EDITABLE,
@@ -41,15 +45,12 @@ from sopbench.content.draft_types import (
     Reviser,
     Revision,
     draft_id_for,
-    draft_of,
     fingerprint,
     published_text,
-    revision_of,
 )
 from sopbench.content.platforms import get_platform
-from sopbench.errors import DecisionRefused, InputError, NotFound
+from sopbench.errors import DecisionRefused, InputError
 from sopbench.store import Database, new_id, utcnow
-from sopbench.store.tables import draft_comments, draft_revisions, drafts
 
 __all__ = [
     "DECIDED",
@@ -79,33 +80,14 @@ class DraftService:
         reviser: Reviser | None = None,
     ) -> None:
         self.db = db
+        self.store = DraftStore(db)
         self.wake = wake
         self.reviser = reviser
 
     # -- reading ------------------------------------------------------------------
 
     def _load(self, conn: Connection, draft_id: str, *, full: bool = False) -> Draft:
-        row = conn.execute(select(drafts).where(drafts.c.id == draft_id)).mappings().first()
-        if row is None:
-            raise NotFound(f"no draft with id '{draft_id}'", hint="`sopbench drafts` lists drafts")
-        revs = conn.execute(
-            select(draft_revisions)
-            .where(draft_revisions.c.draft_id == draft_id)
-            .order_by(draft_revisions.c.revision)
-        ).mappings()
-        history = [revision_of(r) for r in revs]
-        current = next(r for r in history if r.revision == row["revision"])
-        comments: list[dict[str, Any]] = []
-        if full:
-            comments = [
-                {"author": c["author"], "body": c["body"], "created_at": c["created_at"]}
-                for c in conn.execute(
-                    select(draft_comments)
-                    .where(draft_comments.c.draft_id == draft_id)
-                    .order_by(draft_comments.c.id)
-                ).mappings()
-            ]
-        return draft_of(row, current, history if full else [], comments)
+        return self.store.load(conn, draft_id, full=full)
 
     def get(self, draft_id: str, *, full: bool = True) -> Draft:
         with self.db.read() as conn:
@@ -120,19 +102,7 @@ class DraftService:
         ids: Iterable[str] | None = None,
         limit: int = 200,
     ) -> list[Draft]:
-        query = select(drafts).order_by(drafts.c.created_at, drafts.c.id).limit(limit)
-        if status:
-            query = query.where(drafts.c.status == status)
-        if entity:
-            query = query.where(drafts.c.entity == entity)
-        if run_id:
-            query = query.where(drafts.c.source_run_id == run_id)
-        if ids is not None:
-            query = query.where(drafts.c.id.in_(list(ids)))
-        with self.db.read() as conn:  # two queries, however many drafts
-            rows = conn.execute(query).mappings().all()
-            current = _current_revisions(conn, [row["id"] for row in rows])
-        return [draft_of(row, current[row["id"]], [], []) for row in rows]
+        return self.store.find(status=status, entity=entity, run_id=run_id, ids=ids, limit=limit)
 
     # -- creating -----------------------------------------------------------------
 
@@ -158,51 +128,33 @@ class DraftService:
         if status not in ("draft", "in_review"):
             raise InputError(f"a new draft is draft or in_review, not {status}")
         with self.db.write() as conn:
-            if draft_id is not None:
-                found = conn.execute(select(drafts.c.id).where(drafts.c.id == draft_id)).first()
-                if found is not None:
-                    return self._load(conn, draft_id)
+            if draft_id is not None and self.store.exists(conn, draft_id):
+                return self._load(conn, draft_id)
             draft_id = draft_id or new_id("drf")
-            now = utcnow()
-            conn.execute(
-                insert(drafts).values(
-                    id=draft_id,
-                    entity=entity,
-                    platform=platform,
-                    account=account,
-                    status=status,
-                    revision=1,
-                    source_run_id=source_run_id,
-                    source_step=source_step,
-                    publish_at=publish_at,
-                    version=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            conn.execute(
-                insert(draft_revisions).values(
-                    draft_id=draft_id,
-                    revision=1,
-                    body=body,
-                    hashtags=list(hashtags),
-                    media=list(media),
-                    author=author,
-                    note=note,
-                    created_at=now,
-                )
+            self.store.insert(
+                conn,
+                draft_id,
+                entity=entity,
+                platform=platform,
+                account=account,
+                status=status,
+                source_run_id=source_run_id,
+                source_step=source_step,
+                publish_at=publish_at,
+                revision={
+                    "body": body,
+                    "hashtags": list(hashtags),
+                    "media": list(media),
+                    "author": author,
+                    "note": note,
+                },
             )
             return self._load(conn, draft_id)
 
     # -- changing (compare-and-set on version) ------------------------------------------
 
     def _set(self, conn: Connection, draft: Draft, **values: Any) -> None:
-        result = conn.execute(
-            update(drafts)
-            .where(drafts.c.id == draft.id, drafts.c.version == draft.version)
-            .values(version=draft.version + 1, updated_at=utcnow(), **values)
-        )
-        if result.rowcount != 1:
+        if not self.store.swap(conn, draft, **values):
             now = self._load(conn, draft.id)
             raise DecisionRefused(self._taken(now))
 
@@ -221,11 +173,7 @@ class DraftService:
         return draft
 
     def _comment(self, conn: Connection, draft_id: str, author: str, body: str) -> None:
-        conn.execute(
-            insert(draft_comments).values(
-                draft_id=draft_id, author=author, body=body, created_at=utcnow()
-            )
-        )
+        self.store.comment(conn, draft_id, author, body)
 
     def _wake(self, conn: Connection, draft: Draft) -> None:
         if self.wake is not None and draft.source_run_id:
@@ -309,17 +257,15 @@ class DraftService:
             raise InputError(f"nothing to change in draft {draft.id}")
         revision = draft.revision + 1
         what = "changed " + ", ".join(changed)
-        conn.execute(
-            insert(draft_revisions).values(
-                draft_id=draft.id,
-                revision=revision,
-                body=new_body,
-                hashtags=new_tags,
-                media=new_media,
-                author=person,
-                note=f"{what}: {note}" if note else what,
-                created_at=utcnow(),
-            )
+        self.store.add_revision(
+            conn,
+            draft.id,
+            revision,
+            body=new_body,
+            hashtags=new_tags,
+            media=new_media,
+            author=person,
+            note=f"{what}: {note}" if note else what,
         )
         if status is None and draft.status == "rejected":
             status = "in_review"  # a rejected draft, reworked, goes back to review
@@ -498,18 +444,3 @@ class DraftService:
 
     def decisions(self, draft_ids: Sequence[str]) -> dict[str, str]:
         return {d.id: d.status for d in self.find(ids=draft_ids)}
-
-
-def _current_revisions(conn: Connection, draft_ids: list[str]) -> dict[str, Revision]:
-    if not draft_ids:
-        return {}
-    query = (
-        select(draft_revisions)
-        .join(
-            drafts,
-            (drafts.c.id == draft_revisions.c.draft_id)
-            & (drafts.c.revision == draft_revisions.c.revision),
-        )
-        .where(drafts.c.id.in_(draft_ids))
-    )
-    return {r["draft_id"]: revision_of(r) for r in conn.execute(query).mappings()}

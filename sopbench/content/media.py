@@ -36,12 +36,8 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import sqlalchemy as sa
 
 from sopbench.config import Settings
 from sopbench.content.prompts import (
@@ -55,13 +51,12 @@ from sopbench.errors import (
     ConnectionNotConfigured,
     DecisionRefused,
     IntegrationError,
-    NotFound,
 )
 from sopbench.integrations.canva import CanvaClient, CanvaJob, text_field
 from sopbench.integrations.http import RateLimited, ServerError, TransportFailed
 from sopbench.integrations.video import VideoJob, VideoProvider
 from sopbench.store import Database, new_id, utcnow
-from sopbench.store.tables import media_requests
+from sopbench.store.media_requests import MediaRequestView, MediaStore
 
 __all__ = [
     "COST_CLASSES",
@@ -74,7 +69,6 @@ __all__ = [
 logger = logging.getLogger("sopbench.media")
 
 COST_CLASSES = ("low", "medium", "high")
-FINAL = ("succeeded", "failed", "rejected", "cancelled")
 _TRANSIENT = (RateLimited, ServerError, TransportFailed)
 
 
@@ -86,57 +80,6 @@ def cost_class(prompt: Prompt, overrides: Mapping[str, Any] | None = None) -> st
     model = str(over.get("model", prompt.model))
     seconds = int(over.get("seconds", prompt.seconds))
     return "high" if model == "sora-2-pro" or seconds >= 12 else "medium"
-
-
-@dataclass(frozen=True)
-class MediaRequestView:
-    """One media request as stored."""
-
-    id: str
-    entity: str
-    prompt_id: str
-    kind: str
-    status: str
-    cost_class: str
-    params: dict[str, Any]
-    job_id: str | None
-    asset: dict[str, Any] | None
-    run_id: str | None
-    step_path: str | None
-    requested_by: str | None
-    error: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def done(self) -> bool:
-        return self.status in FINAL
-
-    def as_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["created_at"] = self.created_at.isoformat()
-        data["updated_at"] = self.updated_at.isoformat()
-        return data
-
-
-def _view(row: Any) -> MediaRequestView:
-    return MediaRequestView(
-        id=row.id,
-        entity=row.entity,
-        prompt_id=row.prompt_id,
-        kind=row.kind,
-        status=row.status,
-        cost_class=row.cost_class,
-        params=dict(row.params or {}),
-        job_id=row.job_id,
-        asset=dict(row.asset) if row.asset is not None else None,
-        run_id=row.run_id,
-        step_path=row.step_path,
-        requested_by=row.requested_by,
-        error=row.error,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
 
 
 def request_id_for(idempotency_key: str) -> str:
@@ -159,6 +102,7 @@ class MediaService:
         media_dir: Path | None = None,
     ) -> None:
         self.db = db
+        self.store = MediaStore(db)
         self.settings = settings
         self._library = library
         self._canva = canva
@@ -174,24 +118,12 @@ class MediaService:
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, request_id: str) -> MediaRequestView:
-        with self.db.read() as conn:
-            row = conn.execute(
-                sa.select(media_requests).where(media_requests.c.id == request_id)
-            ).first()
-        if row is None:
-            raise NotFound(f"no media request '{request_id}'", hint="`sopbench media` lists them")
-        return _view(row)
+        return self.store.get(request_id)
 
     def list_requests(
         self, *, status: str | None = None, entity: str | None = None, limit: int = 200
     ) -> list[MediaRequestView]:
-        query = sa.select(media_requests).order_by(media_requests.c.created_at.desc()).limit(limit)
-        if status is not None:
-            query = query.where(media_requests.c.status == status)
-        if entity is not None:
-            query = query.where(media_requests.c.entity == entity)
-        with self.db.read() as conn:
-            return [_view(row) for row in conn.execute(query)]
+        return self.store.listing(status=status, entity=entity, limit=limit)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def request(
@@ -233,12 +165,7 @@ class MediaService:
             "step_path": step_path,
             "requested_by": requested_by,
         }
-        with self.db.write() as conn:
-            exists = conn.execute(
-                sa.select(media_requests.c.id).where(media_requests.c.id == request_id)
-            ).first()
-            if exists is None:
-                conn.execute(sa.insert(media_requests).values(**values))
+        self.store.add(values)
         view = self.get(request_id)
         if view.status == "approved" or view.status == "starting":
             view = self.start(request_id)
@@ -259,13 +186,7 @@ class MediaService:
     def _decide(self, request_id: str, status: str, *, by: str, error: str | None = None) -> None:
         current = self.get(request_id)
         params = {**current.params, "decided_by": by, "decided_at": utcnow().isoformat()}
-        with self.db.write() as conn:
-            changed = conn.execute(
-                sa.update(media_requests)
-                .where(media_requests.c.id == request_id, media_requests.c.status == "requested")
-                .values(status=status, params=params, error=error)
-            ).rowcount
-        if not changed:
+        if not self.store.decide(request_id, status, params=params, error=error):
             raise DecisionRefused(
                 f"media request {request_id} is {self.get(request_id).status}, not awaiting "
                 "approval"
@@ -471,22 +392,7 @@ class MediaService:
 
     def _swap(self, view: MediaRequestView, **values: Any) -> bool:
         """Compare-and-set on (status, job_id): only one process moves a request."""
-        with self.db.write() as conn:
-            job_match = (
-                media_requests.c.job_id.is_(None)
-                if view.job_id is None
-                else media_requests.c.job_id == view.job_id
-            )
-            changed = conn.execute(
-                sa.update(media_requests)
-                .where(
-                    media_requests.c.id == view.id,
-                    media_requests.c.status == view.status,
-                    job_match,
-                )
-                .values(updated_at=utcnow(), **values)
-            ).rowcount
-        return bool(changed)
+        return self.store.swap(view, **values)
 
     def _running(
         self, view: MediaRequestView, job_id: str, *, phase: str, **extra: Any
@@ -494,32 +400,13 @@ class MediaService:
         current = self.get(view.id)
         params = {**current.params, "phase": phase, **extra}
         params.pop("last_error", None)
-        with self.db.write() as conn:
-            conn.execute(
-                sa.update(media_requests)
-                .where(media_requests.c.id == view.id)
-                .values(status="running", job_id=job_id, params=params, error=None)
-            )
+        self.store.running(view.id, job_id, params)
         return self.get(view.id)
 
     def _touch(self, view: MediaRequestView, **extra: Any) -> MediaRequestView:
         params = {k: v for k, v in view.params.items() if k != "last_error"}
         params.update(extra, polled_at=utcnow().isoformat())
-        same_job = (
-            media_requests.c.job_id.is_(None)
-            if view.job_id is None
-            else media_requests.c.job_id == view.job_id
-        )
-        with self.db.write() as conn:  # only if nobody moved the request meanwhile
-            conn.execute(
-                sa.update(media_requests)
-                .where(
-                    media_requests.c.id == view.id,
-                    media_requests.c.status == view.status,
-                    same_job,
-                )
-                .values(params=params)
-            )
+        self.store.touch(view, params)  # only if nobody moved the request meanwhile
         return self.get(view.id)
 
     def _note(self, view: MediaRequestView, exc: Exception) -> MediaRequestView:
@@ -527,22 +414,12 @@ class MediaService:
         return self._touch(view, last_error=self._text(exc))
 
     def _succeed(self, view: MediaRequestView, asset: dict[str, Any]) -> MediaRequestView:
-        with self.db.write() as conn:
-            conn.execute(
-                sa.update(media_requests)
-                .where(media_requests.c.id == view.id, media_requests.c.status == "running")
-                .values(status="succeeded", asset=asset, error=None)
-            )
+        self.store.succeed(view.id, asset)
         return self.get(view.id)
 
     def _fail(self, request_id: str, error: Exception | str) -> MediaRequestView:
         text = error if isinstance(error, str) else self._text(error)
-        with self.db.write() as conn:
-            conn.execute(
-                sa.update(media_requests)
-                .where(media_requests.c.id == request_id, media_requests.c.status.notin_(FINAL))
-                .values(status="failed", error=self.settings.secrets.redact(text))
-            )
+        self.store.fail(request_id, self.settings.secrets.redact(text))
         return self.get(request_id)
 
     def _text(self, exc: Exception) -> str:

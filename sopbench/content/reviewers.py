@@ -7,7 +7,7 @@ drafts stored before this rule existed are covered too and no copy of the
 list can drift from what the run was given. A draft with no source run
 (written by hand) is reviewed by a manager or the owner.
 
-As for human tasks (:meth:`sopbench.engine.tasks.TaskStore.decide`): the
+As for human tasks (:meth:`sopbench.store.tasks.TaskStore.decide`): the
 reviewer must be in ``people.yaml``, serve the draft's entity and hold one
 of the roles; the person who started the run may not approve, reject or
 publish its drafts (asking for changes is still fine: it decides nothing).
@@ -19,13 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from sopbench.content.draft_types import Draft
 from sopbench.errors import DecisionRefused
 from sopbench.model.workspace import PeopleFile
 from sopbench.store import Database
-from sopbench.store.tables import runs, step_states
+from sopbench.store.runs import RunStore
 
 __all__ = [
     "DEFAULT_STEP_REVIEWERS",
@@ -65,18 +63,7 @@ def review_rules(db: Database, draft: Draft) -> ReviewRules:
     """The rules for ``draft``, from its source run and step."""
     if draft.source_run_id is None:
         return ReviewRules(draft.entity, NO_RUN_REVIEWERS, None)
-    with db.read() as conn:
-        started_by = conn.execute(
-            select(runs.c.started_by).where(runs.c.id == draft.source_run_id)
-        ).scalar()
-        rendered = None
-        if draft.source_step is not None:
-            rendered = conn.execute(
-                select(step_states.c.rendered).where(
-                    step_states.c.run_id == draft.source_run_id,
-                    step_states.c.path == draft.source_step,
-                )
-            ).scalar()
+    started_by, rendered = RunStore(db).review_source(draft.source_run_id, draft.source_step)
     return ReviewRules(draft.entity, _step_reviewers(rendered), started_by)
 
 

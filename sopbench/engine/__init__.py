@@ -12,8 +12,9 @@ from sopbench.engine.handlers import (
     Wait,
 )
 from sopbench.engine.runner import Engine, LeaseLost
-from sopbench.engine.runstore import RunRow, RunStore, StepRow
-from sopbench.engine.tasks import Decision, TaskStore
+from sopbench.store.run_rows import RunRow, StepRow
+from sopbench.store.runs import RunStore
+from sopbench.store.tasks import Decision, TaskStore
 
 __all__ = [
     "Block",

@@ -13,8 +13,9 @@ from sopbench.model.steps import StepParams
 
 if TYPE_CHECKING:
     from sopbench.config import Settings
-    from sopbench.engine.runstore import RunRow
     from sopbench.library import Workspace
+    from sopbench.store.run_rows import RunRow
+    from sopbench.store.task_rows import TaskRow
 
 __all__ = ["RunServices", "StepCall", "idempotency_key"]
 
@@ -43,7 +44,7 @@ class RunServices(Protocol):
 
     def create_task(self, call: StepCall, **fields: Any) -> str: ...
 
-    def task(self, task_id: str) -> Mapping[str, Any]: ...
+    def task(self, task_id: str) -> TaskRow: ...
 
     def expire_task(self, call: StepCall, task_id: str) -> bool: ...
 

@@ -26,10 +26,10 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from sopbench.engine.runstore import RunStore
-from sopbench.engine.tasks import TaskStore
 from sopbench.errors import StoreError
 from sopbench.store import Database, utcnow
+from sopbench.store.runs import RunStore
+from sopbench.store.tasks import TaskStore
 
 __all__ = ["CrashPolicy", "CrashRecorder", "database_unavailable"]
 

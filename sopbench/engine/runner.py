@@ -26,12 +26,9 @@ from sqlalchemy import Connection
 from sopbench.config import Settings
 from sopbench.engine.crashes import CrashPolicy, CrashRecorder
 from sopbench.engine.definitions import sop_from_definition
-from sopbench.engine.effects import EffectLog
 from sopbench.engine.handlers import HandlerRegistry, Wait
 from sopbench.engine.hooks import HookCaller
-from sopbench.engine.runstore import ACTIVE, RunRow, RunStore, StepRow, jsonable
 from sopbench.engine.services import ClientFactory, HandlerServices
-from sopbench.engine.tasks import TaskStore
 from sopbench.engine.walker import RunFailed, Suspended, Walk
 from sopbench.errors import (
     ConcurrencyLimited,
@@ -43,6 +40,10 @@ from sopbench.library import Workspace
 from sopbench.model.inputs import coerce_inputs
 from sopbench.model.sop import SopFile, StepSpec
 from sopbench.store import Database, new_id, utcnow
+from sopbench.store.effects import EffectLog
+from sopbench.store.run_rows import ACTIVE, RunRow, StepRow, jsonable
+from sopbench.store.runs import RunStore
+from sopbench.store.tasks import TaskStore
 
 logger = logging.getLogger(__name__)
 

@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from sopbench.config import Secrets, Settings
 from sopbench.engine.call import StepCall, idempotency_key
-from sopbench.engine.effects import EffectLog
-from sopbench.engine.runstore import ACTIVE, RunStore, jsonable
-from sopbench.engine.tasks import TaskStore, task_id_for
 from sopbench.errors import ConnectionNotConfigured
 from sopbench.integrations.http import mask_logs
 from sopbench.library import Workspace
 from sopbench.model.workspace import Connection
 from sopbench.store import Database, utcnow
+from sopbench.store.effects import EffectLog
+from sopbench.store.run_rows import ACTIVE, jsonable
+from sopbench.store.runs import RunStore
+from sopbench.store.tasks import TaskRow, TaskStore, task_id_for
 
 if TYPE_CHECKING:
     from sopbench.model.sop import SopFile
@@ -176,7 +177,7 @@ class HandlerServices:
             )
         return task_id
 
-    def task(self, task_id: str) -> Mapping[str, Any]:
+    def task(self, task_id: str) -> TaskRow:
         return self.tasks.get(task_id)
 
     def expire_task(self, call: StepCall, task_id: str) -> bool:

@@ -20,7 +20,6 @@ from pydantic import ValidationError
 
 from sopbench.engine.call import StepCall
 from sopbench.engine.handlers import Blocks, Done, Outcome, StepHandler, Wait
-from sopbench.engine.runstore import RunRow, StepRow, jsonable
 from sopbench.errors import ExpressionError, SopbenchError, StepFailed
 from sopbench.expressions import render_value, truthy
 from sopbench.model.common import format_duration
@@ -28,6 +27,7 @@ from sopbench.model.sop import RetryPolicy, StepSpec
 from sopbench.model.steps import nested_step_fields
 from sopbench.simulated import lenient
 from sopbench.store import utcnow
+from sopbench.store.run_rows import RunRow, StepRow, jsonable
 from sopbench.store.tables import HANDLER_WAIT_KINDS
 
 if TYPE_CHECKING:

@@ -26,8 +26,8 @@ from sopbench.content.calendar_windows import (
     HISTORY_DAYS,
     PostingWindow,
     posting_windows,
-    published_times,
 )
+from sopbench.content.draft_store import DraftStore
 from sopbench.errors import NotFound
 from sopbench.library import Workspace, load_workspace
 from sopbench.model.sop import ScheduleTrigger
@@ -100,7 +100,8 @@ class CalendarService:
         if found is None:  # the cross-entity group without an entry of its own
             return []
         now = now or utcnow()
-        published = published_times(self.db, entity, now - timedelta(days=HISTORY_DAYS), now)
+        since = now - timedelta(days=HISTORY_DAYS)
+        published = DraftStore(self.db).published_between(entity, since, now)
         return posting_windows(entity, found, published)
 
     def entity_ids(self) -> list[str]:

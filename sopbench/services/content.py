@@ -19,8 +19,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
 from sopbench.config import Settings
 from sopbench.content.draft_types import EDITABLE, REVIEWABLE, Revision, published_text
 from sopbench.content.drafts import Draft, DraftService
@@ -33,7 +31,6 @@ from sopbench.content.reviewers import (
     reviewer_refusal,
 )
 from sopbench.content.templates import TemplateLibrary, templates_of
-from sopbench.engine.runstore import RunStore
 from sopbench.errors import DecisionRefused, SopbenchError
 from sopbench.integrations.embedded_llm import (
     EmbeddedLlm,
@@ -45,8 +42,7 @@ from sopbench.integrations.llm import LlmClient
 from sopbench.library import Workspace, load_workspace
 from sopbench.services.runs import RunService
 from sopbench.store import Database, open_database
-from sopbench.store.tables import drafts as drafts_table
-from sopbench.store.tables import runs as runs_table
+from sopbench.store.runs import RunStore
 
 __all__ = [
     "EDITABLE",
@@ -129,37 +125,17 @@ class ContentService:
 
     def status_counts(self) -> dict[tuple[str, str], int]:
         """How many drafts each (entity, status) has."""
-        table = drafts_table
-        query = select(table.c.entity, table.c.status, func.count()).group_by(
-            table.c.entity, table.c.status
-        )
-        with self.db.read() as conn:
-            return {(e, s): int(n) for e, s, n in conn.execute(query)}
+        return self.drafts.store.status_counts()
 
     def recent_posts(self, *, entity: str | None = None, limit: int = 20) -> list[Draft]:
         """Drafts handed to a platform (scheduled, published, failed), newest first."""
-        table = drafts_table
-        query = (
-            select(table.c.id)
-            .where(table.c.status.in_(("scheduled", "published", "failed")))
-            .order_by(table.c.updated_at.desc(), table.c.id)
-            .limit(limit)
-        )
-        if entity:
-            query = query.where(table.c.entity == entity)
-        with self.db.read() as conn:
-            ids = list(conn.execute(query).scalars())
+        ids = self.drafts.store.latest_out(entity=entity, limit=limit)
         found = {d.id: d for d in self.drafts.find(ids=ids, limit=limit)}
         return [found[i] for i in ids if i in found]
 
     def run_sops(self, run_ids: Iterable[str]) -> dict[str, str]:
         """The SOP id of each run (for showing where drafts came from)."""
-        wanted = sorted(set(run_ids))
-        if not wanted:
-            return {}
-        query = select(runs_table.c.id, runs_table.c.sop_id).where(runs_table.c.id.in_(wanted))
-        with self.db.read() as conn:
-            return {run_id: sop_id for run_id, sop_id in conn.execute(query)}
+        return RunStore(self.db).sop_ids(run_ids)
 
     def show(self, draft_id: str) -> dict[str, Any]:
         draft = self.drafts.get(draft_id)

@@ -38,11 +38,11 @@ from sopbench.content.prompts import (
     PromptLibrary,
     load_prompt_library,
 )
-from sopbench.engine.runstore import RunStore
 from sopbench.errors import DecisionRefused, NotFound
 from sopbench.library import Workspace, load_workspace
 from sopbench.model.workspace import CROSS_ENTITY
 from sopbench.store import Database, open_database
+from sopbench.store.runs import RunStore
 from sopbench.suggest import did_you_mean
 
 __all__ = [

@@ -2,8 +2,8 @@
 
 The CLI and the dashboard both call these; neither talks to the engine or
 the database directly. The run vocabulary they show (:class:`RunRow`,
-:class:`StepRow`, the statuses, :func:`json_default` for journal data) is
-exported from here for them.
+:class:`StepRow`, :class:`TaskRow` and its listings, the statuses,
+:func:`json_default` for journal data) is exported from here for them.
 """
 
 from __future__ import annotations
@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
 from sopbench.config import Settings
-from sopbench.engine.runstore import ACTIVE, FINAL, RunRow, StepRow, json_default
 from sopbench.engine.services import ClientFactory
 from sopbench.errors import DecisionRefused, NotFound
 from sopbench.library import Workspace, load_workspace
-from sopbench.services import run_history
-from sopbench.services.inbox import inbox_page, task_votes_of
+from sopbench.model.workspace import Person
 from sopbench.store import Database, open_database
-from sopbench.store.tables import RUN_STATUSES, human_tasks, runs
+from sopbench.store.run_queries import RunPageQuery
+from sopbench.store.run_rows import ACTIVE, FINAL, RunRow, StepRow, json_default
+from sopbench.store.tables import RUN_STATUSES
+from sopbench.store.task_rows import InboxTask, RunTask, TaskRow, TaskVote
 from sopbench.wiring import LEASE_TTL, standard_engine
 
 logger = logging.getLogger(__name__)
@@ -34,10 +33,14 @@ __all__ = [
     "ACTIVE",
     "FINAL",
     "RUN_STATUSES",
+    "InboxTask",
     "RunRow",
     "RunService",
+    "RunTask",
     "RunView",
     "StepRow",
+    "TaskRow",
+    "TaskVote",
     "json_default",
 ]
 
@@ -166,16 +169,7 @@ class RunService:
         status: str | None = None,
         limit: int = 50,
     ) -> list[RunRow]:
-        query = select(runs.c.id).order_by(runs.c.created_at.desc()).limit(limit)
-        if entity:
-            query = query.where(runs.c.entity == entity)
-        if sop_id:
-            query = query.where(runs.c.sop_id == sop_id)
-        if status:
-            query = query.where(runs.c.status == status)
-        with self.db.read() as conn:
-            ids = list(conn.execute(query).scalars())
-            return [self.engine.runs.get_run(run_id, conn) for run_id in ids]
+        return self.engine.runs.list_runs(entity=entity, sop_id=sop_id, status=status, limit=limit)
 
     def runs_page(
         self,
@@ -191,48 +185,36 @@ class RunService:
         descending: bool = True,
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of runs (newest first unless ``sort``), filtered and paged in SQL, and the
-        total; see :mod:`sopbench.services.run_history`."""
-        query = run_history.RunPageQuery(
+        total; see :mod:`sopbench.store.run_queries`."""
+        query = RunPageQuery(
             entity=entity,
             sop_id=sop_id,
             status=status,
             text=text,
             include_dry_runs=include_dry_runs,
         )
-        return run_history.runs_page(
-            self.db, query, offset=offset, limit=limit, sort=sort, descending=descending
+        return self.engine.runs.runs_page(
+            query, offset=offset, limit=limit, sort=sort, descending=descending
         )
 
-    def run_tasks(self, run_id: str) -> list[dict[str, Any]]:
+    def run_tasks(self, run_id: str) -> list[RunTask]:
         """The run's human tasks with the votes cast on them (who decided what, when)."""
         self.engine.runs.get_run(run_id)
-        return run_history.tasks_of_run(self.db, run_id)
+        return self.engine.tasks.with_votes(run_id)
 
     def status_counts(self) -> dict[tuple[str, str], int]:
         """How many non-dry runs each (entity, status) has."""
-        query = (
-            select(runs.c.entity, runs.c.status, func.count())
-            .where(runs.c.dry_run.is_(False))
-            .group_by(runs.c.entity, runs.c.status)
-        )
-        with self.db.read() as conn:
-            return {(e, s): n for e, s, n in conn.execute(query)}
+        return self.engine.runs.status_counts()
 
     def tasks(
         self, *, person: str | None = None, status: str = "open", limit: int = 200
-    ) -> list[dict[str, Any]]:
+    ) -> list[TaskRow]:
         """Human tasks; with ``person``, only those that person may decide."""
-        query = select(human_tasks).order_by(human_tasks.c.created_at).limit(limit)
-        if status != "all":
-            query = query.where(human_tasks.c.status == status)
-        with self.db.read() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
+        rows = self.engine.tasks.listing(status=status, limit=limit)
         if person is None:
             return rows
         people = self.workspace.people
-        member = people.people.get(person) if people else None
-        if member is None:
-            raise NotFound(f"'{person}' is not in sops/people.yaml")
+        self._member(person)
         return [r for r in rows if self.engine.tasks.may_decide(r, person, people)]
 
     def inbox(
@@ -244,16 +226,16 @@ class RunService:
         sort: str | None = None,
         descending: bool = False,
         text: str = "",
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[InboxTask], int]:
         """One page of the open tasks ``person`` may decide and has not voted on, and the total.
 
-        Filtered, sorted and paged in SQL (see :mod:`sopbench.services.inbox`),
+        Filtered, sorted and paged in SQL (see :mod:`sopbench.store.task_queries`),
         so it stays fast with thousands of open tasks.
         """
-        return inbox_page(
-            self.db,
-            self.workspace.people,
+        member = self._member(person, hint="sign in as a listed person")
+        return self.engine.tasks.inbox_page(
             person,
+            member,
             offset=offset,
             limit=limit,
             sort=sort,
@@ -262,11 +244,24 @@ class RunService:
         )
 
     def task_detail(self, task_id: str) -> dict[str, Any]:
-        """A task with its run, the step it waits in, and the votes cast so far."""
+        """A task (:class:`TaskRow`) with its run, the step it waits in, and the votes
+        cast so far (:class:`TaskVote`)."""
         task = self.engine.tasks.get(task_id)
-        run = self.engine.runs.get_run(task["run_id"])
-        step = self.engine.runs.steps_of(run.id).get(task["step_path"])
-        return {"task": task, "run": run, "step": step, "votes": task_votes_of(self.db, task_id)}
+        run = self.engine.runs.get_run(task.run_id)
+        step = self.engine.runs.steps_of(run.id).get(task.step_path)
+        return {
+            "task": task,
+            "run": run,
+            "step": step,
+            "votes": self.engine.tasks.votes_of(task_id),
+        }
+
+    def _member(self, person: str, *, hint: str | None = None) -> Person:
+        people = self.workspace.people
+        member = people.people.get(person) if people else None
+        if member is None:
+            raise NotFound(f"'{person}' is not in sops/people.yaml", hint=hint)
+        return member
 
     # -- deciding ------------------------------------------------------------------
 
@@ -284,10 +279,10 @@ class RunService:
         engine = self.engine
         with self.db.write() as conn:
             task = engine.tasks.get(task_id, conn)
-            allowed = _ACTIONS.get(task["kind"], ())
+            allowed = _ACTIONS.get(task.kind, ())
             if action not in allowed:
                 raise DecisionRefused(
-                    f"a {task['kind']} task is decided with {' or '.join(allowed)}, not {action}"
+                    f"a {task.kind} task is decided with {' or '.join(allowed)}, not {action}"
                 )
             decision = engine.tasks.decide(
                 conn,
@@ -303,7 +298,7 @@ class RunService:
                 "task.decided" if decision.settled else "task.vote",
                 run_id=decision.run_id,
                 actor=person,
-                step_path=task["step_path"],
+                step_path=task.step_path,
                 data={
                     "task_id": task_id,
                     "action": action,
@@ -321,7 +316,7 @@ class RunService:
             action,
             person,
             decision.status,
-            extra={"run_id": decision.run_id, "step_id": task["step_path"]},
+            extra={"run_id": decision.run_id, "step_id": task.step_path},
         )
         run_status = engine.runs.get_run(decision.run_id).status
         if decision.settled and continue_run:

@@ -16,14 +16,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
-
 from sopbench.config import Settings
 from sopbench.errors import NotFound, SignInFailed, UsageError
 from sopbench.library import Workspace, load_workspace
 from sopbench.model.workspace import Person
 from sopbench.store import Database, open_database, utcnow
-from sopbench.store.tables import people, reviewer_sessions
+from sopbench.store.people import PeopleStore
 
 __all__ = ["MIN_CODE_LENGTH", "SESSION_TTL", "AccessService", "PersonView"]
 
@@ -89,6 +87,7 @@ class AccessService:
         self.workspace = workspace or load_workspace(settings.home)
         self.db = database or open_database(settings)
         self._owns_db = database is None
+        self.store = PeopleStore(self.db)
 
     def close(self) -> None:
         if self._owns_db:
@@ -110,13 +109,7 @@ class AccessService:
         roster = self.workspace.people
         if roster is None:
             return []
-        with self.db.read() as conn:
-            coded = {
-                row.id
-                for row in conn.execute(
-                    select(people.c.id).where(people.c.access_code_hash.is_not(None))
-                )
-            }
+        coded = self.store.with_code()
         return [
             PersonView(pid, p.name, list(p.roles), list(p.entities), pid in coded)
             for pid, p in sorted(roster.people.items())
@@ -142,23 +135,12 @@ class AccessService:
             "access_code_hash": hash_code(code),
             "updated_at": utcnow(),
         }
-        with self.db.write() as conn:
-            changed = conn.execute(
-                update(people).where(people.c.id == person_id).values(**values)
-            ).rowcount
-            if not changed:
-                conn.execute(people.insert().values(id=person_id, **values))
-            # A new code ends the person's existing sessions.
-            conn.execute(delete(reviewer_sessions).where(reviewer_sessions.c.person == person_id))
+        self.store.set_code(person_id, values)  # a new code ends the person's sessions
         return code
 
     def clear_code(self, person_id: str) -> None:
         self.person(person_id)
-        with self.db.write() as conn:
-            conn.execute(
-                update(people).where(people.c.id == person_id).values(access_code_hash=None)
-            )
-            conn.execute(delete(reviewer_sessions).where(reviewer_sessions.c.person == person_id))
+        self.store.clear_code(person_id)
 
     def verify(self, person_id: str, code: str) -> None:
         """Raise :class:`SignInFailed` unless ``code`` is the person's access code."""
@@ -166,10 +148,7 @@ class AccessService:
             self.person(person_id)
         except NotFound as exc:
             raise SignInFailed(str(exc)) from None
-        with self.db.read() as conn:
-            stored = conn.execute(
-                select(people.c.access_code_hash).where(people.c.id == person_id)
-            ).scalar()
+        stored = self.store.code_hash(person_id)
         if not stored:
             raise SignInFailed(
                 f"{person_id} has no access code yet",
@@ -187,34 +166,16 @@ class AccessService:
 
     def bind(self, browser_key: str, person_id: str, *, ttl: timedelta = SESSION_TTL) -> str:
         """Remember ``browser_key`` as ``person_id`` (after the caller authenticated it)."""
-        now = utcnow()
-        key = _key_hash(browser_key)
-        with self.db.write() as conn:
-            conn.execute(delete(reviewer_sessions).where(reviewer_sessions.c.key_hash == key))
-            conn.execute(
-                reviewer_sessions.insert().values(
-                    key_hash=key, person=person_id, created_at=now, expires_at=now + ttl
-                )
-            )
+        self.store.bind(_key_hash(browser_key), person_id, now=utcnow(), ttl=ttl)
         return person_id
 
     def session_person(self, browser_key: str) -> str | None:
         """Who this browser signed in as, while the session lasts."""
-        with self.db.read() as conn:
-            row = conn.execute(
-                select(reviewer_sessions.c.person, reviewer_sessions.c.expires_at).where(
-                    reviewer_sessions.c.key_hash == _key_hash(browser_key)
-                )
-            ).first()
+        row = self.store.session(_key_hash(browser_key))
         if row is None or row.expires_at <= utcnow():
             return None
         roster = self.workspace.people
         return row.person if roster is not None and row.person in roster.people else None
 
     def sign_out(self, browser_key: str) -> None:
-        with self.db.write() as conn:
-            conn.execute(
-                delete(reviewer_sessions).where(
-                    reviewer_sessions.c.key_hash == _key_hash(browser_key)
-                )
-            )
+        self.store.end_session(_key_hash(browser_key))

@@ -20,6 +20,7 @@ __all__ = [
     "InitReport",
     "SopSummary",
     "Workspace",
+    "database_shown",
     "init_workspace",
     "list_sops",
     "open_workspace",
@@ -50,6 +51,13 @@ def _copy_if_missing(source: Path, target: Path, report: InitReport) -> None:
         raise ConfigError(f"the bundled {source.name}/ folder is missing from this installation")
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".*"))
     report.copied.append(target.name)
+
+
+def database_shown(settings: Settings) -> str:
+    """The workspace's database URL as it may be shown (the password hidden)."""
+    from sopbench.store.db import display_url  # SQLAlchemy only when it is needed
+
+    return display_url(settings.db_url)
 
 
 def init_workspace(settings: Settings) -> InitReport:

@@ -12,6 +12,7 @@ from sopbench.engine.handlers import Done, Outcome, Wait
 from sopbench.errors import StepFailed
 from sopbench.model.steps import ApprovalParams, ManualParams
 from sopbench.steps._base import BaseHandler
+from sopbench.store.task_rows import TaskRow
 
 __all__ = ["Approval", "Manual", "fingerprint"]
 
@@ -68,9 +69,9 @@ class _HumanTask(BaseHandler):
         if not task_id:  # the crash came before the wait was recorded: start over
             return self.run(call)
         task = call.services.task(task_id)
-        status = task["status"]
+        status = task.status
         if status == "open":
-            due = task["due_at"]
+            due = task.due_at
             if (
                 due is not None
                 and call.services.now() >= due
@@ -87,7 +88,7 @@ class _HumanTask(BaseHandler):
     def timed_out(self, call: StepCall) -> Outcome:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def decided(self, task: dict[str, Any] | Any) -> Outcome:  # pragma: no cover - overridden
+    def decided(self, task: TaskRow) -> Outcome:  # pragma: no cover - overridden
         raise NotImplementedError
 
 
@@ -118,14 +119,14 @@ class Approval(_HumanTask):
             {"decision": "rejected", "decided_by": "timeout", "comment": "timed out", "fields": {}}
         )
 
-    def decided(self, task: Any) -> Outcome:
+    def decided(self, task: TaskRow) -> Outcome:
         return Done(
             {
-                "decision": task["status"],
-                "decided_by": task["decided_by"],
-                "comment": task["comment"],
-                "fields": task["fields"] or {},
-                "approvals": task["approvals"],
+                "decision": task.status,
+                "decided_by": task.decided_by,
+                "comment": task.comment,
+                "fields": task.fields or {},
+                "approvals": task.approvals,
             }
         )
 
@@ -168,8 +169,8 @@ class Manual(_HumanTask):
             raise StepFailed(f"'{call.step.title()}' was not completed in time")
         return Done({"completed_by": None, "fields": {}, "timed_out": True})
 
-    def decided(self, task: Any) -> Outcome:
-        return Done({"completed_by": task["decided_by"], "fields": task["fields"] or {}})
+    def decided(self, task: TaskRow) -> Outcome:
+        return Done({"completed_by": task.decided_by, "fields": task.fields or {}})
 
     def simulate(self, call: StepCall) -> Outcome:
         return Done(

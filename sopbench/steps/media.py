@@ -42,11 +42,11 @@ class MediaRequest(BaseHandler):
         memo = dict(call.memo)
         if memo.get("phase") == "approval":
             task = call.services.task(memo["task_id"])
-            if task["status"] == "open":
+            if task.status == "open":
                 return Wait("media", detail=memo)
-            if task["status"] != "approved":
+            if task.status != "approved":
                 raise StepFailed(
-                    f"media request {params.prompt_id} was {task['status']}; no job was started"
+                    f"media request {params.prompt_id} was {task.status}; no job was started"
                 )
             media = call.services.client("media", params.connection)
             job = call.effect(

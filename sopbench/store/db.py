@@ -6,13 +6,9 @@ common case (already at head) costs one small query and never imports
 Alembic; an older or empty database is upgraded on the spot, under a lock so
 that two processes starting at once cannot both migrate.
 
-SQLite is configured for durability and concurrent writers: WAL (readers
-never block the writer), ``synchronous=FULL`` (a committed step survives a
-power cut), ``busy_timeout`` and ``BEGIN IMMEDIATE`` for writes. The last
-one matters: a deferred transaction that reads and then writes must upgrade
-its lock, and SQLite answers "database is locked" at once instead of
-waiting when another writer got there first. Taking the write lock up front
-makes writers queue on the busy timeout instead.
+What SQLite and PostgreSQL do differently (SQLite's WAL, ``synchronous``,
+busy timeout and ``BEGIN IMMEDIATE`` writes; PostgreSQL's advisory lock for
+migrations) is in :mod:`sopbench.store._db_dialects`, one class per backend.
 
 Failures to reach or recognise the database become :class:`StoreError`
 messages that name the URL with its password hidden.
@@ -22,20 +18,19 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from sopbench.config import Settings
 from sopbench.errors import StoreError
+from sopbench.store._db_dialects import DatabaseDialect, database_dialect
 from sopbench.store.types import utcnow
 
 __all__ = [
@@ -43,6 +38,7 @@ __all__ = [
     "KNOWN_REVISIONS",
     "Database",
     "connect_database",
+    "display_url",
     "new_id",
     "open_database",
     "utcnow",
@@ -52,17 +48,15 @@ __all__ = [
 KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-_ADVISORY_LOCK = 0x736F_7062_656E_6368  # "sopbench": serialises migrations on PostgreSQL
-_BEGIN_OPTION = "sopbench_sqlite_begin"
 _alembic_lock = threading.Lock()  # Alembic's `context`/`op` proxies are process-global
 
 
 class Database:
     """One state database: an SQLAlchemy engine plus sopbench's transaction rules."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, backend: DatabaseDialect | None = None) -> None:
         self.engine = engine
+        self._backend = backend or database_dialect(engine.dialect.name)
 
     @property
     def url(self) -> URL:
@@ -76,7 +70,7 @@ class Database:
 
     @property
     def display_url(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        return display_url(self.url)
 
     def __repr__(self) -> str:
         return f"Database({self.display_url!r})"
@@ -105,8 +99,7 @@ class Database:
         failing with "database is locked".
         """
         with self._connect() as conn:
-            if self.dialect == "sqlite":
-                conn.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+            self._backend.begin_write(conn)
             with conn.begin():
                 yield conn
 
@@ -129,9 +122,8 @@ class Database:
         target = HEAD_REVISION if revision == "head" else revision
         if target not in KNOWN_REVISIONS:
             raise StoreError(f"unknown schema revision {revision!r}")
-        with self._migrating() as conn:
-            if self.dialect == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
+        with self._backend.migrating(self._connect, self.write) as conn:
+            self._backend.lock_migrations(conn)
             current = _current_revision(conn, self.display_url)
             if current is not None and KNOWN_REVISIONS.index(current) >= KNOWN_REVISIONS.index(
                 target
@@ -147,44 +139,18 @@ class Database:
                 ) from exc
 
     @contextmanager
-    def _migrating(self) -> Iterator[Connection]:
-        """A write transaction for migrations.
-
-        On SQLite a migration may rebuild a table that others reference
-        (``ALTER`` cannot change a CHECK). SQLite's documented way is to turn
-        foreign keys off outside the transaction, rebuild, then run
-        ``foreign_key_check`` before committing; they are turned on again
-        before the connection goes back to the pool.
-        """
-        if self.dialect != "sqlite":
-            with self.write() as conn:
-                yield conn
-            return
-        with self._connect() as conn:
-            raw = conn.connection.dbapi_connection
-            assert raw is not None
-            raw.execute("PRAGMA foreign_keys=OFF")
-            try:
-                conn.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
-                with conn.begin():
-                    yield conn
-                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                    if broken:
-                        raise StoreError(
-                            f"a migration left {len(broken)} broken foreign key(s): {broken[:3]}",
-                            hint="the database was left at its previous revision",
-                        )
-            finally:
-                raw.execute("PRAGMA foreign_keys=ON")
-
-    @contextmanager
     def _connect(self) -> Iterator[Connection]:
         try:
             conn = self.engine.connect()
         except (SQLAlchemyError, OSError) as exc:
-            raise _cannot_connect(exc, self.url) from exc
+            raise _cannot_connect(exc, self.url, self._backend) from exc
         with conn:
             yield conn
+
+
+def display_url(url: str | URL) -> str:
+    """``url`` as it may be shown: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def connect_database(target: Settings | str | URL) -> Database:
@@ -193,25 +159,8 @@ def connect_database(target: Settings | str | URL) -> Database:
     Connects lazily; prefer :func:`open_database`, which also upgrades.
     """
     url = _normalise_url(target)
-    if url.get_backend_name() == "sqlite":
-        return Database(_sqlite_engine(url))
-    try:
-        engine = create_engine(
-            url,
-            # No pre-ping: it costs a round trip on every transaction (a third
-            # of a step's time). After a server restart the first statement
-            # on a dead pooled connection fails, the pool is invalidated, and
-            # the engine's leases and recovery retry the work.
-            pool_pre_ping=False,
-            pool_recycle=1800,
-            connect_args={"connect_timeout": 10, "application_name": "sopbench"},
-        )
-    except (NoSuchModuleError, ArgumentError, ImportError) as exc:
-        raise StoreError(
-            f"cannot use database URL {_safe(url)}: {exc}",
-            hint="use postgresql+psycopg://user@host:port/dbname",
-        ) from exc
-    return Database(engine)
+    backend = database_dialect(url.get_backend_name())
+    return Database(backend.create_engine(url, _safe(url)), backend)
 
 
 def open_database(target: Settings | str | URL, *, upgrade: bool = True) -> Database:
@@ -268,57 +217,6 @@ def _normalise_url(target: Settings | str | URL) -> URL:
     return url
 
 
-def _sqlite_engine(url: URL) -> Engine:
-    path = url.database
-    if path and path != ":memory:" and not path.startswith("file:"):
-        try:
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the folder for {path}: {exc.strerror}",
-                hint="check the workspace path and its permissions",
-            ) from exc
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-    event.listen(engine, "connect", _sqlite_on_connect)
-    event.listen(engine, "begin", _sqlite_on_begin)
-    return engine
-
-
-def _set_wal(cursor: Any) -> None:
-    """Switch to WAL, waiting out a second process doing the same on a new file.
-
-    Changing the journal mode needs a moment alone with the file and SQLite
-    does not always apply the busy timeout to it, so two processes opening a
-    brand-new database together can see "database is locked" here.
-    """
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Take BEGIN away from the sqlite3 module: _sqlite_on_begin emits it.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        _set_wal(cursor)
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-    finally:
-        cursor.close()
-
-
-def _sqlite_on_begin(conn: Connection) -> None:
-    conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
-
-
 def _current_revision(conn: Connection, where: str) -> str | None:
     inspector = inspect(conn)
     if not inspector.has_table("alembic_version"):
@@ -354,14 +252,9 @@ def _run_alembic(conn: Connection, target: str) -> None:
         command.upgrade(config, target)
 
 
-def _cannot_connect(exc: BaseException, url: URL) -> StoreError:
+def _cannot_connect(exc: BaseException, url: URL, backend: DatabaseDialect) -> StoreError:
     reason = _reason(exc, url)
-    if url.get_backend_name() == "sqlite":
-        hint = "check that the path is a writable folder and the file is a sopbench database"
-    elif f'database "{url.database}" does not exist' in reason:
-        hint = f"create it first (createdb {url.database}), then run the command again"
-    else:
-        hint = "check that PostgreSQL is running and reachable, and SOPBENCH_DB_URL is right"
+    hint = backend.unreachable_hint(url, reason)
     return StoreError(f"cannot open the database at {_safe(url)}: {reason}", hint=hint)
 
 

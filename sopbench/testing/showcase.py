@@ -69,8 +69,8 @@ def seed(settings: Settings) -> Seeded:
         # the incident's drafts pass review, so its run waits on the approval
         for draft in content.drafts.find(run_id=out.runs[0]):
             content.approve(draft.id, person="priya")
-        tasks = [t for t in runs.tasks() if t["kind"] == "approval"]
-        out.task = str(tasks[0]["id"]) if tasks else None
+        tasks = [t for t in runs.tasks() if t.kind == "approval"]
+        out.task = tasks[0].id if tasks else None
         in_review = content.list_drafts(status="in_review")
         out.draft = in_review[0].id if in_review else None
         done = desk.request(_VIDEO_PROMPT, by="sam")

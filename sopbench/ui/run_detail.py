@@ -10,7 +10,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from sopbench.services.runs import RunView, json_default
+from sopbench.services.runs import RunTask, RunView, json_default
 from sopbench.ui.context import PageContext
 from sopbench.ui.run_views import run_status, short
 from sopbench.ui.widgets import Column, Table, esc, fmt_time, link
@@ -60,30 +60,29 @@ def run_values(view: RunView) -> widgets.Widget:
     return widgets.HTML("".join(parts))
 
 
-def _votes(task: dict[str, Any], ctx: PageContext) -> str:
-    votes = task.get("votes") or []
+def _votes(task: RunTask, ctx: PageContext) -> str:
     return "; ".join(
-        f"{ctx.person_name(v['person'])}: {v['decision']}"
-        + (f" ({short(v['comment'], 80)})" if v.get("comment") else "")
-        for v in votes
+        f"{ctx.person_name(v.person)}: {v.decision}"
+        + (f" ({short(v.comment, 80)})" if v.comment else "")
+        for v in task.votes
     )
 
 
-def tasks_table(ctx: PageContext, tasks: list[dict[str, Any]]) -> widgets.Widget:
+def tasks_table(ctx: PageContext, tasks: list[RunTask]) -> widgets.Widget:
     """The run's human tasks: who may decide, who did, and how."""
     rows = [
         {
-            "task_id": t["id"],
-            "title": t["title"],
-            "kind": t["kind"],
-            "step_path": t["step_path"],
-            "status": t["status"],
-            "progress": f"{t['approvals']}/{t['required']}",
-            "approvers": ", ".join(t.get("approvers") or []),
-            "decided_by": ctx.person_name(t["decided_by"]) if t.get("decided_by") else "",
-            "decided_at": t.get("decided_at"),
+            "task_id": t.id,
+            "title": t.title,
+            "kind": t.kind,
+            "step_path": t.step_path,
+            "status": t.status,
+            "progress": f"{t.approvals}/{t.required}",
+            "approvers": ", ".join(t.approvers),
+            "decided_by": ctx.person_name(t.decided_by) if t.decided_by else "",
+            "decided_at": t.decided_at,
             "votes": _votes(t, ctx),
-            "comment": t.get("comment") or "",
+            "comment": t.comment or "",
         }
         for t in tasks
     ]

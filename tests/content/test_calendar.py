@@ -76,7 +76,7 @@ def test_every_kind_appears_at_its_time(home: Home, calendar: CalendarService) -
     nap = runs.start("nap", {"at": "2030-03-09T20:00:00Z"}).run
     assert (nap.status, nap.wait_kind) == ("waiting", "delay")
     signed = runs.start("sign_off", {}, started_by="eve").run.id
-    [task] = [t for t in runs.tasks() if t["run_id"] == signed]
+    [task] = [t for t in runs.tasks() if t.run_id == signed]
     write_prompts(home.home)
     media = MediaService(home.runs.db, home.settings, library=load_prompt_library(home.home))
     asked = media.request("shop", "cs_lan_teaser", requested_by="eve")
@@ -88,8 +88,8 @@ def test_every_kind_appears_at_its_time(home: Home, calendar: CalendarService) -
     assert soon[("draft", waiting.id)].status == "draft"
     assert soon[("post", out.id)].when == drafts.get(out.id).updated_at
     assert soon[("post", out.id)].status == "published"
-    due = soon[("approval_due", task["id"])]
-    assert due.when == task["due_at"] and before + timedelta(hours=48) <= due.when
+    due = soon[("approval_due", task.id)]
+    assert due.when == task.due_at and before + timedelta(hours=48) <= due.when
     assert (due.sop_id, due.run_id, due.title, due.status) == (
         "sign_off",
         signed,

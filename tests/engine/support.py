@@ -24,10 +24,10 @@ import time_machine
 from sqlalchemy import select
 
 from sopbench.config import Settings, load_settings
-from sopbench.engine.runstore import StepRow
 from sopbench.library import load_workspace
-from sopbench.services.runs import RunService, RunView
+from sopbench.services.runs import RunService, RunView, TaskRow
 from sopbench.store import Database, utcnow
+from sopbench.store.run_rows import StepRow
 from sopbench.store.tables import metadata
 from sopbench.testing.recorder import Recorder
 
@@ -111,8 +111,8 @@ class Bench:
             view = self.view(run_id)
         raise AssertionError(f"run {run_id} still waits after {rounds} wake-ups")
 
-    def open_task(self, run_id: str) -> dict[str, Any]:
-        tasks = [t for t in self.service.tasks(status="open") if t["run_id"] == run_id]
+    def open_task(self, run_id: str) -> TaskRow:
+        tasks = [t for t in self.service.tasks(status="open") if t.run_id == run_id]
         assert len(tasks) == 1, tasks
         return tasks[0]
 

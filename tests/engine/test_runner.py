@@ -109,7 +109,7 @@ def test_concurrency_skip_refuses_a_second_active_run(bench: Bench) -> None:
         bench.start("eng_skip", detach=True)
     assert _counts(bench) == before
     assert bench.dry("eng_skip").run.status == "succeeded"  # dry-runs do not count
-    bench.decide(bench.open_task(first.run.id)["id"], "bob")
+    bench.decide(bench.open_task(first.run.id).id, "bob")
     assert bench.start("eng_skip").run.status == "waiting"  # the slot is free again
 
 
@@ -128,11 +128,11 @@ def test_concurrency_queue_holds_the_next_run_until_the_first_ends(bench: Bench)
     assert bench.service.recover() == [(second.run.id, "pending")]  # still no slot
     assert bench.service.tasks() == [bench.open_task(first.run.id)]
 
-    bench.decide(bench.open_task(first.run.id)["id"], "bob")
+    bench.decide(bench.open_task(first.run.id).id, "bob")
     assert bench.view(first.run.id).run.status == "succeeded"
     assert bench.view(second.run.id).run.status == "pending"
     assert bench.service.recover() == [(second.run.id, "waiting")]
-    bench.decide(bench.open_task(second.run.id)["id"], "dan")
+    bench.decide(bench.open_task(second.run.id).id, "dan")
     assert bench.view(second.run.id).run.vars == {"n": 2}
 
 
@@ -142,7 +142,7 @@ def test_concurrency_queue_holds_the_next_run_until_the_first_ends(bench: Bench)
 def test_the_journal_records_who_what_when(bench: Bench) -> None:
     view = bench.start("eng_journal", {"qty": 7}, started_by="cara")
     task = bench.open_task(view.run.id)
-    bench.decide(task["id"], "bob", comment="fine by me")
+    bench.decide(task.id, "bob", comment="fine by me")
     run = bench.view(view.run.id).run
     assert run.status == "failed"
     journal = bench.journal(run.id)
@@ -189,7 +189,7 @@ def test_the_journal_records_who_what_when(bench: Bench) -> None:
 
 def test_a_resumed_run_does_not_run_finished_steps_again(bench: Bench) -> None:
     view = bench.start("eng_journal", {"qty": 2})
-    bench.decide(bench.open_task(view.run.id)["id"], "bob")
+    bench.decide(bench.open_task(view.run.id).id, "bob")
     assert bench.view(view.run.id).run.status == "succeeded"
     started = [e["step_path"] for e in bench.journal(view.run.id) if e["kind"] == "step.started"]
     assert started == ["prep", "sign", "check"]

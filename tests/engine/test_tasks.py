@@ -32,7 +32,7 @@ def test_a_decision_during_the_wait_being_recorded_is_not_lost(bench: Bench) -> 
         while not stop.is_set():
             for task in other.tasks():
                 try:
-                    other.decide(task["id"], person="bob", action="approve", continue_run=False)
+                    other.decide(task.id, person="bob", action="approve", continue_run=False)
                 except DecisionRefused as exc:  # another round got there first
                     refusals.append(exc.message)
 

@@ -95,11 +95,11 @@ def test_retry_gives_up_after_max_attempts(bench: Bench) -> None:
 
 def test_a_loop_waits_and_resumes_item_by_item(bench: Bench) -> None:
     view = bench.start("eng_loop_waits", {"items": ["a", "b"]})
-    assert bench.open_task(view.run.id)["step_path"] == "each[0].ok"
-    bench.decide(bench.open_task(view.run.id)["id"], "bob")
+    assert bench.open_task(view.run.id).step_path == "each[0].ok"
+    bench.decide(bench.open_task(view.run.id).id, "bob")
     task = bench.open_task(view.run.id)
-    assert (task["step_path"], task["title"]) == ("each[1].ok", "Ship b?")
-    bench.decide(task["id"], "dan")
+    assert (task.step_path, task.title) == ("each[1].ok", "Ship b?")
+    bench.decide(task.id, "dan")
     done = bench.view(view.run.id)
     assert done.run.status == "succeeded"
     statuses = {s.path: s.status for s in done.steps}
@@ -120,8 +120,8 @@ def test_a_loop_waits_and_resumes_item_by_item(bench: Bench) -> None:
 
 def test_a_failing_nested_step_fails_its_enclosing_steps(bench: Bench) -> None:
     view = bench.start("eng_loop_waits", {"items": ["a", "bomb"]})
-    bench.decide(bench.open_task(view.run.id)["id"], "bob")
-    bench.decide(bench.open_task(view.run.id)["id"], "bob", action="reject")
+    bench.decide(bench.open_task(view.run.id).id, "bob")
+    bench.decide(bench.open_task(view.run.id).id, "bob", action="reject")
     done = bench.view(view.run.id)
     assert done.run.status == "failed"
     assert done.run.error == "step 'check' failed: validation failed: refused bomb"

@@ -25,11 +25,11 @@ from typing import Any
 import time_machine
 from sqlalchemy import select
 
-from sopbench.engine.runstore import FINAL
 from sopbench.model.common import InputSpec
 from sopbench.model.workspace import PeopleFile
 from sopbench.services.content import ContentService
-from sopbench.services.runs import RunService
+from sopbench.services.runs import RunService, TaskRow
+from sopbench.store.run_rows import FINAL
 from sopbench.store.tables import drafts, runs
 
 __all__ = ["Crew", "form_answers"]
@@ -84,24 +84,24 @@ class Crew:
 
     # -- human tasks --------------------------------------------------------------
 
-    def _deciders(self, task: Mapping[str, Any]) -> Iterator[str]:
+    def _deciders(self, task: TaskRow) -> Iterator[str]:
         for person in self.people.people:
             if person == self.starter:
                 continue
             if self.service.engine.tasks.may_decide(task, person, self.people):
                 yield person
 
-    def _decide_task(self, task: Mapping[str, Any]) -> None:
-        action = _ACTION[task["kind"]]
-        fields = form_answers(task["form"] or {})
+    def _decide_task(self, task: TaskRow) -> None:
+        action = _ACTION[task.kind]
+        fields = form_answers(task.form)
         for person in self._deciders(task):
             out = self.service.decide(
-                task["id"], person=person, action=action, fields=fields, comment="looks right"
+                task.id, person=person, action=action, fields=fields, comment="looks right"
             )
-            self.decisions.append((task["kind"], task["step_path"], person))
+            self.decisions.append((task.kind, task.step_path, person))
             if out["settled"]:
                 return
-        raise AssertionError(f"nobody in people.yaml may settle task {dict(task)}")
+        raise AssertionError(f"nobody in people.yaml may settle task {task.to_dict()}")
 
     # -- drafts --------------------------------------------------------------------
 

@@ -41,24 +41,24 @@ def waiting_task(bench: Bench, sop_id: str) -> tuple[str, dict[str, Any]]:
     view = bench.start(sop_id, {}, started_by="cara")
     assert (view.run.status, view.run.wait_kind) == ("waiting", "approval")
     task = bench.open_task(view.run.id)
-    assert task["due_at"] is not None
+    assert task.due_at is not None
     return view.run.id, task
 
 
 @pytest.mark.slow
 def test_tick_rejects_an_overdue_approval(bench: Bench) -> None:
     run_id, task = waiting_task(bench, "sch_expire_reject")
-    assert early_tick(bench, task["due_at"]) in ([], None)  # not due yet: it keeps waiting
+    assert early_tick(bench, task.due_at) in ([], None)  # not due yet: it keeps waiting
     assert bench.view(run_id).run.status == "waiting"
 
-    sleep_until(task["due_at"])
+    sleep_until(task.due_at)
     late = tick(bench)
     assert {"run_id": run_id, "status": "succeeded"} in late["recovered"]
     run = bench.view(run_id).run
     assert run.vars == {"decision": "rejected", "by": "timeout"}  # never approved
-    [after] = [t for t in bench.service.tasks(status="all") if t["id"] == task["id"]]
-    assert after["status"] == "expired"
-    refused = bench.cli("approve", task["id"], "--as", "bob")
+    [after] = [t for t in bench.service.tasks(status="all") if t.id == task.id]
+    assert after.status == "expired"
+    refused = bench.cli("approve", task.id, "--as", "bob")
     assert refused.returncode == 1 and "timed out at" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert tick(bench)["recovered"] == []  # expired once, resumed once
@@ -67,7 +67,7 @@ def test_tick_rejects_an_overdue_approval(bench: Bench) -> None:
 @pytest.mark.slow
 def test_tick_fails_a_run_whose_approval_timed_out_with_on_timeout_fail(bench: Bench) -> None:
     run_id, task = waiting_task(bench, "sch_expire_fail")
-    sleep_until(task["due_at"])
+    sleep_until(task.due_at)
     late = tick(bench)
     assert {"run_id": run_id, "status": "failed"} in late["recovered"]
     view = bench.view(run_id)

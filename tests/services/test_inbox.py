@@ -92,29 +92,27 @@ def test_inbox_is_may_decide_minus_what_the_person_voted_on(runs: RunService) ->
     assert len(every) > 300
     for person in PEOPLE:
         expected = {
-            t["id"]
-            for t in runs.tasks(person=person, limit=100_000)
-            if (t["id"], person) not in votes
+            t.id for t in runs.tasks(person=person, limit=100_000) if (t.id, person) not in votes
         }
         rows, total = runs.inbox(person, limit=100_000)
-        assert {r["id"] for r in rows} == expected, person
+        assert {r.id for r in rows} == expected, person
         assert total == len(expected)
         assert 0 < total < len(every), person  # the mixed set tells people apart
-        assert all(r["status"] == "open" for r in rows)
+        assert all(r.status == "open" for r in rows)
         by_sop, _ = runs.inbox(person, limit=100_000, sort="sop_id", descending=True)
-        assert [r["id"] for r in by_sop] != [] and {r["id"] for r in by_sop} == expected
-        assert [r["sop_id"] for r in by_sop] == sorted((r["sop_id"] for r in by_sop), reverse=True)
+        assert [r.id for r in by_sop] != [] and {r.id for r in by_sop} == expected
+        assert [r.sop_id for r in by_sop] == sorted((r.sop_id for r in by_sop), reverse=True)
 
 
 def test_inbox_rows_carry_the_run_and_sop(runs: RunService) -> None:
     run_id = runs.start("inbox_two", {"item": "server"}, started_by="ann").run.id
     (row,), total = runs.inbox("bob")
     assert total == 1
-    assert (row["run_id"], row["sop_id"], row["run_status"]) == (run_id, "inbox_two", "waiting")
-    assert (row["kind"], row["required"], row["approvals"]) == ("approval", 2, 0)
-    runs.decide(row["id"], person="bob", action="approve")
+    assert (row.run_id, row.sop_id, row.run_status) == (run_id, "inbox_two", "waiting")
+    assert (row.kind, row.required, row.approvals) == ("approval", 2, 0)
+    runs.decide(row.id, person="bob", action="approve")
     assert runs.inbox("bob") == ([], 0)  # voted: no longer asks bob
-    assert runs.inbox("dan")[0][0]["approvals"] == 1
+    assert runs.inbox("dan")[0][0].approvals == 1
 
 
 def test_inbox_pages_sorts_and_filters(runs: RunService) -> None:
@@ -123,17 +121,17 @@ def test_inbox_pages_sorts_and_filters(runs: RunService) -> None:
     pages = [runs.inbox("bob", offset=o, limit=20) for o in (0, 20, 40, 60)]
     assert [total for _, total in pages] == [60] * 4
     assert [len(rows) for rows, _ in pages] == [20, 20, 20, 0]
-    ids = [r["id"] for rows, _ in pages for r in rows]
+    ids = [r.id for rows, _ in pages for r in rows]
     assert len(set(ids)) == 60
-    created = [r["created_at"] for rows, _ in pages for r in rows]
+    created = [r.created_at for rows, _ in pages for r in rows]
     assert created == sorted(created)  # oldest first by default
-    titles = [r["title"] for r in runs.inbox("bob", limit=60, sort="title", descending=True)[0]]
+    titles = [r.title for r in runs.inbox("bob", limit=60, sort="title", descending=True)[0]]
     assert titles == sorted(titles, reverse=True)
     rows, total = runs.inbox("bob", text="ITEM-1")
-    assert total == 10 and all("item-1" in r["title"] for r in rows)
+    assert total == 10 and all("item-1" in r.title for r in rows)
     assert runs.inbox("bob", text="50%_") == ([], 0)  # LIKE wildcards are literal
     assert runs.inbox("bob", text="inbox_order", limit=5)[1] == 60  # matches the SOP id
-    assert runs.inbox("bob", sort="no-such-column", limit=1)[0][0]["id"] == ids[0]
+    assert runs.inbox("bob", sort="no-such-column", limit=1)[0][0].id == ids[0]
 
 
 def test_unknown_person_is_refused(runs: RunService) -> None:
@@ -144,11 +142,11 @@ def test_unknown_person_is_refused(runs: RunService) -> None:
 def test_task_detail_has_run_step_and_votes(runs: RunService) -> None:
     run_id = runs.start("inbox_two", {"item": "server"}, started_by="ann").run.id
     ((row,), _) = runs.inbox("bob")
-    runs.decide(row["id"], person="bob", action="approve", comment="fine")
-    detail: dict[str, Any] = runs.task_detail(row["id"])
-    assert detail["run"].id == run_id and detail["step"].path == row["step_path"]
+    runs.decide(row.id, person="bob", action="approve", comment="fine")
+    detail: dict[str, Any] = runs.task_detail(row.id)
+    assert detail["run"].id == run_id and detail["step"].path == row.step_path
     assert detail["step"].rendered["title"] == "Buy server?"
-    assert [(v["person"], v["decision"], v["comment"]) for v in detail["votes"]] == [
+    assert [(v.person, v.decision, v.comment) for v in detail["votes"]] == [
         ("bob", "approve", "fine")
     ]
     with pytest.raises(NotFound, match="no task with id 'tsk_nope'"):

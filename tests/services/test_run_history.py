@@ -93,13 +93,13 @@ def test_runs_page_sorts_by_a_known_column_only(runs: RunService) -> None:
 def test_run_tasks_shows_who_decided(runs: RunService) -> None:
     run = runs.start(APPROVAL_SOP, EXAMPLE, started_by="sam").run
     [task] = runs.run_tasks(run.id)
-    assert task["status"] == "open" and task["title"] == "Approve Launch x2"
-    assert task["votes"] == []
-    result = runs.decide(task["id"], person="priya", action="approve", comment="ship it")
+    assert task.status == "open" and task.title == "Approve Launch x2"
+    assert task.votes == []
+    result = runs.decide(task.id, person="priya", action="approve", comment="ship it")
     assert result["run_status"] == "succeeded"
     [task] = runs.run_tasks(run.id)
-    assert task["status"] == "approved" and task["decided_by"] == "priya"
-    assert [(v["person"], v["decision"], v["comment"]) for v in task["votes"]] == [
+    assert task.status == "approved" and task.decided_by == "priya"
+    assert [(v.person, v.decision, v.comment) for v in task.votes] == [
         ("priya", "approve", "ship it")
     ]
     assert runs.run_tasks(runs.start(QUICK_SOP, {}).run.id) == []

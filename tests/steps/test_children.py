@@ -55,10 +55,10 @@ def test_child_waiting_for_a_person_then_both_finish(bench: Bench) -> None:
     (child,) = bench.service.list_runs(sop_id="child_approval")
     assert child.status == "waiting" and child.wait_kind == "approval"
     task = bench.open_task(child.id)
-    assert task["entity"] == "agency"
+    assert task.entity == "agency"
     with pytest.raises(DecisionRefused, match="bob does not serve entity 'agency'"):
-        bench.decide(task["id"], "bob")
-    decided = bench.decide(task["id"], "dan")
+        bench.decide(task.id, "bob")
+    decided = bench.decide(task.id, "dan")
     assert decided["run_status"] == "succeeded"
     assert bench.view(view.run.id).run.status == "succeeded"
     assert bench.steps(view.run.id)["kid"].result["status"] == "succeeded"
@@ -73,7 +73,7 @@ def test_cancelling_the_parent_cancels_its_waiting_child(bench: Bench) -> None:
     assert bench.view(child.id).run.status == "cancelled"
     assert bench.view(child.id).run.error == "plans changed"
     with pytest.raises(DecisionRefused, match="was cancelled"):
-        bench.decide(task["id"], "dan")
+        bench.decide(task.id, "dan")
     assert bench.service.recover() == []
     journal = bench.journal(child.id)
     assert journal[-1]["kind"] == "run.cancelled" and journal[-1]["actor"] == "ann"

@@ -191,7 +191,7 @@ def test_a_long_retry_after_is_a_durable_wait_not_a_sleep(bench: Bench) -> None:
     task = bench.open_task(run_id)
 
     started = time.monotonic()
-    approved = bench.cli("approve", task["id"], "--as", "bob")
+    approved = bench.cli("approve", task.id, "--as", "bob")
     took = time.monotonic() - started
     assert approved.returncode == 0, approved.stderr
     assert took < 2.0, f"approve took {took:.2f} s"
@@ -220,7 +220,7 @@ def test_a_long_retry_after_is_a_durable_wait_not_a_sleep(bench: Bench) -> None:
 def test_a_retry_after_beyond_max_backoff_fails_the_step_saying_so(bench: Bench) -> None:
     bench.recorder.fail("/keyed/hook", 503, times=1, headers={"Retry-After": "7200"})
     run_id = bench.start("http_approved_hook", started_by="ann").run.id
-    bench.decide(bench.open_task(run_id)["id"], "bob")
+    bench.decide(bench.open_task(run_id).id, "bob")
     view = bench.view(run_id)
     assert view.run.status == "failed"
     error = bench.steps(run_id)["hook"].error or ""

@@ -88,8 +88,8 @@ def test_media_request_asks_a_person_before_anything_is_paid(bench: Bench) -> No
     view = bench.start("media_request")
     assert (view.run.status, view.run.wait_kind) == ("waiting", "media")
     task = bench.open_task(view.run.id)
-    assert task["kind"] == "media" and task["approvers"] == ["manager"]
-    decided = bench.decide(task["id"], "bob")
+    assert task.kind == "media" and task.approvers == ["manager"]
+    decided = bench.decide(task.id, "bob")
     assert decided["run_status"] == "failed"
     # no media service (and no prompt library) in this workspace: a clear refusal,
     # after the approval and before any paid job
@@ -101,7 +101,7 @@ def test_media_request_asks_a_person_before_anything_is_paid(bench: Bench) -> No
 def test_media_request_rejected_starts_no_job(bench: Bench) -> None:
     view = bench.start("media_request")
     task = bench.open_task(view.run.id)
-    bench.decide(task["id"], "dan", action="reject")
+    bench.decide(task.id, "dan", action="reject")
     assert bench.view(view.run.id).run.error == (
         "step 'image' failed: media request shop_storefront_image was rejected; no job was started"
     )

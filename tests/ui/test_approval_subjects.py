@@ -40,7 +40,7 @@ def test_an_approval_of_drafts_shows_their_text(
         (task,) = runs.tasks(status="open")
     finally:
         runs.close()
-    page = make_page("approvals", query={"task": task["id"]}, person="priya")
+    page = make_page("approvals", query={"task": task.id}, person="priya")
     text = text_of(page)
     assert "Summit Cloud 4.2 is out" in text  # the draft body, not just its id
     assert "(linkedin, " in text

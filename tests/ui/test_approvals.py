@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 import pytest
 
-from sopbench.services.runs import RunService
+from sopbench.services.runs import RunService, TaskRow
 from sopbench.testing.widgets import button, find_all, text_of
 from sopbench.ui import Page
 from sopbench.ui.forms import FormFields
@@ -30,8 +30,8 @@ def home(tmp_path: Path) -> Path:
     return target
 
 
-def _task_of(runs: RunService, run_id: str) -> dict[str, Any]:
-    (task,) = [t for t in runs.tasks(status="all", limit=10_000) if t["run_id"] == run_id]
+def _task_of(runs: RunService, run_id: str) -> TaskRow:
+    (task,) = [t for t in runs.tasks(status="all", limit=10_000) if t.run_id == run_id]
     return task
 
 
@@ -74,9 +74,9 @@ def test_inbox_shows_only_the_tasks_the_person_may_decide(
     for person in ("ann", "bob", "dan", "cara", "fay", "gus"):
         page = make_page("approvals", person=person)
         seen[person] = _inbox_ids(page)
-        expected = [t["id"] for t in runs.tasks(person=person)]
+        expected = [t.id for t in runs.tasks(person=person)]
         assert sorted(seen[person]) == sorted(expected), person
-    by_run = {r: _task_of(runs, r)["id"] for r in (order, two, count, invoice)}
+    by_run = {r: _task_of(runs, r).id for r in (order, two, count, invoice)}
     # bob started the order: he may not approve it; gus (finance) pays the invoice only
     assert set(seen["bob"]) == {by_run[two], by_run[count]}
     assert set(seen["dan"]) == {by_run[order], by_run[two], by_run[count]}
@@ -109,7 +109,7 @@ def test_inbox_pages_sorts_and_filters_sixty_tasks(
         assert expected in text_of(status)
         collected += _inbox_ids(page)
     assert len(collected) == len(set(collected)) == 60
-    assert sorted(collected) == sorted(t["id"] for t in runs.tasks(person="bob", limit=1000))
+    assert sorted(collected) == sorted(t.id for t in runs.tasks(person="bob", limit=1000))
     assert button(page, "next >").disabled
     button(page, "Task").click()  # sort by title, then descending
     button(page, "Task").click()
@@ -141,8 +141,8 @@ def test_approve_from_the_inbox_continues_the_run(make_page: PageFactory, runs: 
     button(page, "Approve").click()
     assert "approved; run continues: succeeded" in _notices(page, "ok")
     task = _task_of(runs, run_id)
-    assert (task["status"], task["decided_by"], task["comment"]) == ("approved", "dan", "ship it")
-    assert task["fields"] == {"budget": 250, "rush": False, "supplier": "north", "note": None}
+    assert (task.status, task.decided_by, task.comment) == ("approved", "dan", "ship it")
+    assert task.fields == {"budget": 250, "rush": False, "supplier": "north", "note": None}
     assert runs.view(run_id).run.status == "succeeded"
     assert "This task is approved by Dan Manager" in text_of(page)
     button(page, "Back to inbox").click()
@@ -153,16 +153,16 @@ def test_bad_form_values_are_refused_with_the_field_named(
     make_page: PageFactory, runs: RunService
 ) -> None:
     run_id = _start(runs, "inbox_order", {"item": "mouse"}, "bob")
-    page = make_page("approvals", {"task": _task_of(runs, run_id)["id"]}, person="dan")
+    page = make_page("approvals", {"task": _task_of(runs, run_id).id}, person="dan")
     _field(page, "budget").value = "lots"
     button(page, "Approve").click()
     assert "budget" in _notices(page, "error")
-    assert _task_of(runs, run_id)["status"] == "open"
+    assert _task_of(runs, run_id).status == "open"
 
 
 def test_two_of_m_counts_votes_and_then_continues(make_page: PageFactory, runs: RunService) -> None:
     run_id = _start(runs, "inbox_two", {"item": "server"}, "ann")
-    task_id = _task_of(runs, run_id)["id"]
+    task_id = _task_of(runs, run_id).id
     first = make_page("approvals", {"task": task_id}, person="bob")
     button(first, "Approve").click()
     assert "1 of 2 approvals recorded" in _notices(first, "ok")
@@ -176,14 +176,14 @@ def test_two_of_m_counts_votes_and_then_continues(make_page: PageFactory, runs: 
     button(second, "Approve").click()
     assert "approved; run continues: succeeded" in _notices(second, "ok")
     task = _task_of(runs, run_id)
-    assert (task["status"], task["approvals"], task["decided_by"]) == ("approved", 2, "dan")
+    assert (task.status, task.approvals, task.decided_by) == ("approved", 2, "dan")
 
 
 def test_the_starter_and_people_without_the_role_are_refused(
     make_page: PageFactory, runs: RunService
 ) -> None:
     run_id = _start(runs, "inbox_order", {"item": "mouse"}, "bob")
-    task_id = _task_of(runs, run_id)["id"]
+    task_id = _task_of(runs, run_id).id
     starter = make_page("approvals", {"task": task_id}, person="bob")
     button(starter, "Approve").click()
     assert "bob started this run and cannot approve its steps" in _notices(starter, "error")
@@ -195,13 +195,13 @@ def test_the_starter_and_people_without_the_role_are_refused(
     other_entity = make_page("approvals", {"task": task_id}, person="fay")
     button(other_entity, "Approve").click()
     assert "fay does not serve entity 'shop'" in _notices(other_entity, "error")
-    assert _task_of(runs, run_id)["status"] == "open"
+    assert _task_of(runs, run_id).status == "open"
     assert runs.view(run_id).run.status == "waiting"
 
 
 def test_a_second_decider_sees_who_decided_first(make_page: PageFactory, runs: RunService) -> None:
     run_id = _start(runs, "inbox_order", {"item": "mouse"}, "ann")
-    task_id = _task_of(runs, run_id)["id"]
+    task_id = _task_of(runs, run_id).id
     late = make_page("approvals", {"task": task_id}, person="dan")  # opened first ...
     early = make_page("approvals", {"task": task_id}, person="bob")
     button(early, "Reject").click()  # ... but bob decides first
@@ -212,7 +212,7 @@ def test_a_second_decider_sees_who_decided_first(make_page: PageFactory, runs: R
     assert "This task is rejected by Bob Manager" in text_of(late)
     assert not find_all(late, widgets.Button, text="Approve")
     task = _task_of(runs, run_id)
-    assert (task["status"], task["decided_by"]) == ("rejected", "bob")
+    assert (task.status, task.decided_by) == ("rejected", "bob")
 
 
 def test_manual_task_shows_its_checklist_and_is_completed(

@@ -120,7 +120,7 @@ def test_run_detail_shows_inputs_steps_tasks_and_journal(
 ) -> None:
     run_id = runs.start(APPROVAL_SOP, EXAMPLE, started_by="sam").run.id
     [task] = runs.run_tasks(run_id)
-    runs.decide(task["id"], person="priya", action="approve", comment="looks right")
+    runs.decide(task.id, person="priya", action="approve", comment="looks right")
     page = make_page("history", query={"run": run_id})
     text = text_of(page)
     assert "succeeded" in text_of(find_all(page, css="sb-run-status")[0])
@@ -155,7 +155,7 @@ def test_cancel_records_the_person_in_the_journal(make_page: PageFactory, runs: 
     cancelled = [e for e in runs.journal(run_id) if e["kind"] == "run.cancelled"]
     assert [(e["actor"], e["data"]["reason"]) for e in cancelled] == [("olivia", "wrong headline")]
     [task] = runs.run_tasks(run_id)
-    assert task["status"] == "cancelled"
+    assert task.status == "cancelled"
     # the page re-rendered: the run is shown cancelled and can no longer be cancelled
     assert "cancelled" in text_of(find_all(page, css="sb-run-status")[0])
     assert not find_all(page, css="sb-cancel-run")

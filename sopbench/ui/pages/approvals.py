@@ -19,6 +19,7 @@ import ipywidgets as widgets
 
 from sopbench.errors import AlreadyDecided, SopbenchError
 from sopbench.services.content import Draft
+from sopbench.services.runs import TaskRow, TaskVote
 from sopbench.ui.app import Page
 from sopbench.ui.forms import FormFields
 from sopbench.ui.widgets import Column, PageQuery, RowAction, Table, esc, fmt_time, link
@@ -33,12 +34,14 @@ _KIND_NAMES = {
 }
 
 
-def progress_text(task: Mapping[str, Any]) -> str:
-    """ "1 of 2 approvals" (or what a manual task waits for)."""
-    if task["kind"] == "manual":
+def progress_text(task: TaskRow | Mapping[str, Any]) -> str:
+    """ "1 of 2 approvals" (or what a manual task waits for): of a task, or of an
+    inbox table row (the task's fields by name)."""
+    values = task.to_dict() if isinstance(task, TaskRow) else task
+    if values["kind"] == "manual":
         return "to complete"
-    required = int(task["required"])
-    return f"{task['approvals']} of {required} approval{'s' if required != 1 else ''}"
+    required = int(values["required"])
+    return f"{values['approvals']} of {required} approval{'s' if required != 1 else ''}"
 
 
 def _pre(value: Any) -> str:
@@ -72,7 +75,7 @@ class ApprovalsPage(Page):
     # -- the inbox -------------------------------------------------------------
 
     def _rows(self, query: PageQuery) -> tuple[list[dict[str, Any]], int]:
-        return self.ctx.runs.inbox(
+        rows, total = self.ctx.runs.inbox(
             self.ctx.require_person(),
             offset=query.offset,
             limit=query.limit,
@@ -80,6 +83,8 @@ class ApprovalsPage(Page):
             descending=query.descending,
             text=query.text,
         )
+        # the table reads cells by column name (and sorts by it)
+        return [row.to_dict() for row in rows], total
 
     def _inbox(self) -> widgets.Widget:
         ctx = self.ctx
@@ -132,10 +137,10 @@ class TaskDetail:
         self.ctx = page.ctx
         self.task_id = task_id
         detail = self.ctx.runs.task_detail(task_id)  # NotFound: the not-found view
-        self.task: dict[str, Any] = detail["task"]
+        self.task: TaskRow = detail["task"]
         self.run = detail["run"]
         self.step = detail["step"]
-        self.votes: list[dict[str, Any]] = detail["votes"]
+        self.votes: list[TaskVote] = detail["votes"]
 
     def view(self) -> list[widgets.Widget]:
         back = widgets.Button(description="Back to inbox", icon="arrow-left")
@@ -144,25 +149,25 @@ class TaskDetail:
         parts: list[widgets.Widget] = [back, self._summary(), self._subject()]
         if self.votes:
             parts.append(self._votes())
-        parts.append(self._decision() if self.task["status"] == "open" else self._closed())
+        parts.append(self._decision() if self.task.status == "open" else self._closed())
         return [widgets.VBox(parts).add_class("sb-task")]
 
     def _summary(self) -> widgets.HTML:
         t, run, ctx = self.task, self.run, self.ctx
-        due = fmt_time(t["due_at"]) or "no deadline"
+        due = fmt_time(t.due_at) or "no deadline"
         rows = [
             ("SOP", link(ctx.link("sop", sop=run.sop_id), run.sop_id)),
-            ("Entity", esc(t["entity"])),
-            ("Step", esc(t["step_path"])),
-            ("Kind", esc(_KIND_NAMES.get(t["kind"], t["kind"]))),
-            ("Status", f'<span class="sb-task-status">{esc(t["status"])}</span>'),
+            ("Entity", esc(t.entity)),
+            ("Step", esc(t.step_path)),
+            ("Kind", esc(_KIND_NAMES.get(t.kind, t.kind))),
+            ("Status", f'<span class="sb-task-status">{esc(t.status)}</span>'),
             ("Progress", f'<span class="sb-progress-text">{esc(progress_text(t))}</span>'),
             ("Due", esc(due)),
             ("Run", link(ctx.link("history", run=run.id), f"{run.id} ({run.status})")),
             ("Started by", esc(ctx.person_name(run.started_by) if run.started_by else "-")),
         ]
         cells = "".join(f"<tr><th align=left>{k}</th><td>{v}</td></tr>" for k, v in rows)
-        summary = widgets.HTML(f"<h2>{esc(t['title'])}</h2><table>{cells}</table>")
+        summary = widgets.HTML(f"<h2>{esc(t.title)}</h2><table>{cells}</table>")
         summary.add_class("sb-task-summary")
         return summary
 
@@ -170,16 +175,15 @@ class TaskDetail:
         """What is being decided: the description, then what the step was given."""
         t = self.task
         parts: list[widgets.Widget] = []
-        if t["kind"] == "manual":
-            parts.append(widgets.HTML(f"<p>{esc(t['description'] or '')}</p>"))
-            items = t.get("checklist") or []
-            boxes = [widgets.Checkbox(description=str(item), indent=False) for item in items]
+        if t.kind == "manual":
+            parts.append(widgets.HTML(f"<p>{esc(t.description or '')}</p>"))
+            boxes = [widgets.Checkbox(description=item, indent=False) for item in t.checklist]
             if boxes:
                 parts.append(widgets.VBox(boxes).add_class("sb-checklist"))
         else:
-            if t["description"]:
-                parts.append(widgets.HTML(f"<p>{esc(t['description'])}</p>"))
-            parts.extend(self._drafts() if t["kind"] == "review" else [])
+            if t.description:
+                parts.append(widgets.HTML(f"<p>{esc(t.description)}</p>"))
+            parts.extend(self._drafts() if t.kind == "review" else [])
             if self.step is not None and self.step.rendered:
                 given = self.step.rendered
                 subject = given.get("subject") if isinstance(given, dict) else None
@@ -206,14 +210,12 @@ class TaskDetail:
     def _drafts(self) -> list[widgets.Widget]:
         """The draft texts a review task is about (drafts of this run and step)."""
         found = self.ctx.content.drafts.find(run_id=self.run.id)
-        return [
-            self._draft_view(d) for d in found if d.source_step in (None, self.task["step_path"])
-        ]
+        return [self._draft_view(d) for d in found if d.source_step in (None, self.task.step_path)]
 
     def _votes(self) -> widgets.HTML:
         items = "".join(
-            f"<li>{esc(self.ctx.person_name(v['person']))}: {esc(v['decision'])} "
-            f"at {esc(fmt_time(v['at']))}{' - ' + esc(v['comment']) if v['comment'] else ''}</li>"
+            f"<li>{esc(self.ctx.person_name(v.person))}: {esc(v.decision)} "
+            f"at {esc(fmt_time(v.at))}{' - ' + esc(v.comment) if v.comment else ''}</li>"
             for v in self.votes
         )
         votes = widgets.HTML(f"<h4>Votes so far</h4><ul>{items}</ul>")
@@ -222,23 +224,23 @@ class TaskDetail:
 
     def _closed(self) -> widgets.Widget:
         t = self.task
-        who = self.ctx.person_name(t["decided_by"]) if t["decided_by"] else "nobody"
-        text = f"This task is {t['status']}"
-        if t["decided_at"] is not None:
-            text += f" by {who} at {fmt_time(t['decided_at'])}"
-        if t["comment"]:
-            text += f" ({t['comment']})"
+        who = self.ctx.person_name(t.decided_by) if t.decided_by else "nobody"
+        text = f"This task is {t.status}"
+        if t.decided_at is not None:
+            text += f" by {who} at {fmt_time(t.decided_at)}"
+        if t.comment:
+            text += f" ({t.comment})"
         closed = widgets.HTML(f'<div class="sb-notice sb-info">{esc(text)}.</div>')
         closed.add_class("sb-task-closed")
         return closed
 
     def _decision(self) -> widgets.Widget:
-        self.form = FormFields(self.task["form"] or {})
+        self.form = FormFields(self.task.form)
         self.comment = widgets.Textarea(placeholder="comment (optional)", layout={"width": "420px"})
         self.comment.add_class("sb-comment")
         self.status = widgets.HTML()
         self.status.add_class("sb-decide-status")
-        actions = ["complete"] if self.task["kind"] == "manual" else ["approve", "reject"]
+        actions = ["complete"] if self.task.kind == "manual" else ["approve", "reject"]
         styles = {"approve": "success", "reject": "danger", "complete": "success"}
         buttons = []
         for action in actions:

@@ -60,14 +60,14 @@ def start_waiting(service: RunService, server: Recorder, sop_id: str, prefix: st
     view = service.start(sop_id, {"base": f"{server.url}{prefix}"}, started_by="starter")
     assert (view.run.status, view.run.wait_kind) == ("waiting", "approval")
     (task,) = service.tasks()
-    assert task["run_id"] == view.run.id
-    return str(task["id"])
+    assert task.run_id == view.run.id
+    return task.id
 
 
 def assert_resumed_once(
     service: RunService, server: Recorder, task_id: str, prefix: str, votes: int
 ) -> dict[str, object]:
-    task = dict(service.engine.tasks.get(task_id))
+    task = service.engine.tasks.get(task_id).to_dict()
     run_id = str(task["run_id"])
     run = service.view(run_id).run
     assert run.status == "succeeded", run.error
@@ -177,7 +177,7 @@ def test_a_waiting_run_is_not_taken_by_another_driver(
     run would wait forever on an approved task.
     """
     task_id = start_waiting(service, server, "approve_one", "/stale")
-    run_id = str(service.engine.tasks.get(task_id)["run_id"])
+    run_id = service.engine.tasks.get(task_id).run_id
     before = service.journal(run_id)
     other = open_service(home, db_url)
     try:
@@ -200,9 +200,9 @@ def test_decider_dies_while_continuing_the_run(
     proc = procs.driver("decide", task_id, "--as", "p03", "--kill-at-start", "after")
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == -9, (out, err)
-    task = dict(service.engine.tasks.get(task_id))
-    assert (task["status"], task["decided_by"]) == ("approved", "p03")
-    run_id = str(task["run_id"])
+    task = service.engine.tasks.get(task_id)
+    assert (task.status, task.decided_by) == ("approved", "p03")
+    run_id = task.run_id
     assert service.view(run_id).run.status == "running"
 
     deadline = time.monotonic() + 30

@@ -22,8 +22,8 @@ def _waiting_task(runs: RunService, *, started_by: str = "sam") -> tuple[str, st
     ticket = f"T-{uuid.uuid4().hex[:8]}"
     view = runs.start("browser_signoff", {"ticket": ticket}, started_by=started_by)
     assert view.run.status == "waiting"
-    [task] = [t for t in runs.tasks() if t["run_id"] == view.run.id]
-    return view.run.id, str(task["id"]), ticket
+    [task] = [t for t in runs.tasks() if t.run_id == view.run.id]
+    return view.run.id, task.id, ticket
 
 
 def test_approve_from_the_inbox_continues_the_run(
@@ -47,9 +47,9 @@ def test_approve_from_the_inbox_continues_the_run(
     assert page.locator(".sb-task-status").inner_text() == "approved"
     assert page_problems(page) == []
     detail = runs.task_detail(task_id)
-    assert detail["task"]["status"] == "approved"
-    assert detail["task"]["decided_by"] == "priya"
-    assert [(v["person"], v["comment"]) for v in detail["votes"]] == [("priya", "looks right")]
+    assert detail["task"].status == "approved"
+    assert detail["task"].decided_by == "priya"
+    assert [(v.person, v.comment) for v in detail["votes"]] == [("priya", "looks right")]
     assert runs.view(run_id).run.status == "succeeded"
     assert runs.view(run_id).run.outputs == {"decided": "approved"}
 
@@ -60,7 +60,7 @@ def test_the_starter_cannot_approve(page: Page, dashboard: LiveDashboard, runs: 
     sign_in(page, "priya", dashboard.codes["priya"])
     page.locator(".sb-approve").click()
     wait_for_text(page, "priya started this run and cannot approve its steps")
-    assert runs.task_detail(task_id)["task"]["status"] == "open"
+    assert runs.task_detail(task_id)["task"].status == "open"
     assert page_problems(page) == []
 
 
@@ -124,10 +124,10 @@ def test_two_reviewers_approve_at_once_and_exactly_one_wins(
     assert abs(results["priya:clicked"] - results["theo:clicked"]) < 0.5
 
     detail = runs.task_detail(task_id)
-    winner = detail["task"]["decided_by"]
-    assert detail["task"]["status"] == "approved"
+    winner = detail["task"].decided_by
+    assert detail["task"].status == "approved"
     assert winner in people
-    assert [v["person"] for v in detail["votes"]] == [winner]  # one decision recorded
+    assert [v.person for v in detail["votes"]] == [winner]  # one decision recorded
     loser = next(p for p in people if p != winner)
     assert "approved; run continues" in results[winner]
     assert f"already approved by {winner}" in results[loser], results[loser]

@@ -2,16 +2,16 @@
 
 Cron's ``sopbench tick`` writes one report per finished run, whether the
 tick finished it or something else did (a reviewer's approval, a worker, a
-``sopbench run`` that never waited). :class:`ReportLedger` keeps that
+``sopbench run`` that never waited). :class:`ReportStore` keeps that
 promise with the ``run_reports`` table:
 
-* :meth:`ReportLedger.unreported` — real (not dry-run) runs that are
+* :meth:`ReportStore.unreported` — real (not dry-run) runs that are
   finished and have no row yet, oldest first, a bounded batch;
-* :meth:`ReportLedger.claim` — inserting the row is the claim: the primary
+* :meth:`ReportStore.claim` — inserting the row is the claim: the primary
   key lets one of two ticks at once have a run, the other hears ``False``.
   A ``writing`` claim older than :data:`STALE` belongs to a tick that died
   mid-report; it is taken over by a compare-and-set on ``claimed_at``;
-* :meth:`ReportLedger.written` / :meth:`ReportLedger.failed` — the outcome
+* :meth:`ReportStore.written` / :meth:`ReportStore.failed` — the outcome
   (a report that cannot be written is not retried every minute; its error
   is kept for the operator).
 
@@ -26,17 +26,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from sopbench.engine.runstore import FINAL
-from sopbench.store import Database, utcnow
+from sopbench.store.db import Database, utcnow
+from sopbench.store.run_rows import FINAL
 from sopbench.store.tables import run_reports, runs
 
-__all__ = ["STALE", "ReportLedger"]
+__all__ = ["STALE", "ReportStore"]
 
 STALE = timedelta(minutes=10)
 """A claim still ``writing`` after this long is a dead tick's; another may take it."""
 
 
-class ReportLedger:
+class ReportStore:
     """The ``run_reports`` claims of one database, made by ``owner`` (a tick)."""
 
     def __init__(self, db: Database, owner: str) -> None:

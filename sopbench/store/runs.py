@@ -1,15 +1,14 @@
 """Reading and writing run state: runs, step states, the journal, leases.
 
-Every statement the engine issues lives here, so the engine itself reads
+Every statement on ``runs``, ``step_states`` and ``events`` lives here (and in
+:mod:`sopbench.store.run_queries`, the listings this store inherits), so the engine itself reads
 like a recipe. Writes that belong together (a step's new state, the run's
 vars, the journal entries, the lease renewal) go into one transaction.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,85 +25,14 @@ from sqlalchemy import (
     update,
 )
 
-from sopbench.engine._run_dialects import run_dialect
 from sopbench.errors import NotFound
-from sopbench.store import Database, new_id, utcnow
+from sopbench.store._run_dialects import run_dialect
+from sopbench.store.db import Database, new_id, utcnow
+from sopbench.store.run_queries import RunQueries
+from sopbench.store.run_rows import ACTIVE, RunRow, StepRow, jsonable
 from sopbench.store.tables import events, runs, step_states
 
-__all__ = ["ACTIVE", "FINAL", "RunRow", "RunStore", "StepRow", "json_default", "jsonable"]
-
-FINAL = frozenset({"succeeded", "failed", "cancelled"})
-ACTIVE = frozenset({"pending", "running", "waiting"})
-
-
-def json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json", by_alias=True)
-    return str(value)
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` as it reads back from the database (dates become ISO text).
-
-    The engine keeps exactly this form in memory too, so a run renders the
-    same templates whether it ran straight through or was resumed. Numbers
-    JSON cannot hold (infinity, NaN: PostgreSQL refuses them) become the
-    text ``"Infinity"``, ``"-Infinity"``, ``"NaN"``.
-    """
-    return json.loads(json.dumps(value, default=json_default), parse_constant=str)
-
-
-@dataclass(frozen=True)
-class RunRow:
-    id: str
-    sop_id: str
-    entity: str
-    status: str
-    wait_kind: str | None
-    dry_run: bool
-    inputs: dict[str, Any]
-    vars: dict[str, Any]
-    outputs: dict[str, Any]
-    definition: dict[str, Any]
-    sop_hash: str
-    parent_run_id: str | None
-    parent_step_path: str | None
-    started_by: str | None
-    error: str | None
-    lease_owner: str | None
-    lease_expires_at: datetime | None
-    wake_at: datetime | None
-    created_at: datetime
-    finished_at: datetime | None
-    crash_count: int = 0
-    error_step: str | None = None
-
-
-@dataclass(frozen=True)
-class StepRow:
-    path: str
-    step_id: str
-    type: str
-    status: str
-    attempt: int
-    seq: int
-    rendered: Any
-    result: Any
-    error: str | None
-    started_at: datetime
-    finished_at: datetime | None
-
-
-_RUN_FIELDS = RunRow.__dataclass_fields__.keys()
-_STEP_FIELDS = StepRow.__dataclass_fields__.keys()
+__all__ = ["RunStore"]
 
 
 # Statements built once: the engine runs them for every step, and building
@@ -126,7 +54,7 @@ _RENEW_VARS = (
 )
 
 
-class RunStore:
+class RunStore(RunQueries):
     """Run state over one :class:`~sopbench.store.Database`."""
 
     def __init__(self, database: Database) -> None:
@@ -150,7 +78,7 @@ class RunStore:
         row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
         if row is None:
             raise NotFound(f"no run with id '{run_id}'", hint="`sopbench runs` lists runs")
-        return RunRow(**{k: row[k] for k in _RUN_FIELDS})
+        return RunRow.of(row)
 
     def update_run(self, conn: Connection, run_id: str, **values: Any) -> None:
         conn.execute(
@@ -218,6 +146,9 @@ class RunStore:
         return self.settle(
             conn, run_id, owner, status="waiting", wait_kind=kind, wake_at=wake, vars=dict(vars)
         )
+
+    def status_of(self, conn: Connection, run_id: str) -> str:
+        return str(conn.execute(select(runs.c.status).where(runs.c.id == run_id)).scalar_one())
 
     def active_children(self, conn: Connection, run_id: str) -> list[str]:
         query = select(runs.c.id).where(
@@ -456,7 +387,7 @@ class RunStore:
         rows = conn.execute(
             select(step_states).where(step_states.c.run_id == run_id).order_by(step_states.c.seq)
         ).mappings()
-        return {row["path"]: StepRow(**{k: row[k] for k in _STEP_FIELDS}) for row in rows}
+        return {row["path"]: StepRow.of(row) for row in rows}
 
     def forget_step(self, conn: Connection, run_id: str, path: str) -> None:
         """Drop a step's stored state, so the next drive runs it again (the debugger's re-run)."""

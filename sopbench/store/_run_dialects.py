@@ -1,6 +1,6 @@
 """Where SQLite and PostgreSQL differ for run state: one class per backend.
 
-:class:`~sopbench.engine.runstore.RunStore` asks its dialect instead of
+:class:`~sopbench.store.runs.RunStore` asks its dialect instead of
 branching on the backend's name, so each difference lives in one place.
 
 * SQLite serialises writers (``BEGIN IMMEDIATE``), so a concurrency check

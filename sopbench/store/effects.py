@@ -1,5 +1,7 @@
 """Outside effects, at most once: intent before the call, outcome after.
 
+Every statement on ``effects`` lives here.
+
 Each effect has an idempotency key derived from run id + step path (+ a name
 when one step makes several calls). The intent row is committed before the
 call; the outcome after it. When a process dies in between, the next attempt
@@ -10,13 +12,13 @@ returned as is: a completed effect never runs twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, and_, insert, select, update
 
-from sopbench.store import Database, utcnow
-from sopbench.store.tables import effects
+from sopbench.store.db import Database, utcnow
+from sopbench.store.tables import effects, step_states
 
 __all__ = ["EffectLog"]
 
@@ -73,3 +75,30 @@ class EffectLog:
                 select(effects).where(effects.c.run_id == run_id).order_by(effects.c.id)
             ).mappings()
             return [dict(row) for row in rows]
+
+    def done_of_type(
+        self, conn: Connection, run_ids: Collection[str], step_type: str
+    ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(request, response) of the completed effects of ``step_type`` steps of ``run_ids``
+        (the calendar reads when a ``social_post`` step scheduled its drafts)."""
+        if not run_ids:
+            return []
+        query = (
+            select(effects.c.request, effects.c.response)
+            .join(
+                step_states,
+                and_(
+                    step_states.c.run_id == effects.c.run_id,
+                    step_states.c.path == effects.c.step_path,
+                ),
+            )
+            .where(
+                effects.c.run_id.in_(sorted(run_ids)),
+                effects.c.status == "done",
+                step_states.c.type == step_type,
+            )
+        )
+        return [
+            (dict(row["request"] or {}), dict(row["response"] or {}))
+            for row in conn.execute(query).mappings()
+        ]
