@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from sopbench.config import Settings
-from sopbench.engine.crashes import CrashPolicy, CrashRecorder
+from sopbench.engine.crashes import CrashPolicy, CrashRecorder, database_unavailable
 from sopbench.engine.definitions import sop_from_definition
 from sopbench.engine.handlers import HandlerRegistry, Wait
 from sopbench.engine.hooks import HookCaller
@@ -559,9 +559,12 @@ class Engine(HandlerServices):
                     with self.db.write() as conn:
                         if not self.runs.renew(conn, run_id, self.owner, self.lease_ttl):
                             return
-                except Exception:
-                    # The call goes on; if the lease lapses meanwhile, the
-                    # step's commit finds out (LeaseLost) and nothing is doubled.
+                except Exception as exc:
+                    # The database is away: the call goes on; if the lease lapses
+                    # meanwhile, the step's commit finds out (LeaseLost) and
+                    # nothing is doubled. Anything else ends this thread loudly.
+                    if not database_unavailable(exc):
+                        raise
                     logger.warning("run %s: renewing its lease failed", run_id, exc_info=True)
 
         thread = threading.Thread(target=keep, name=f"lease-{run_id}", daemon=True)

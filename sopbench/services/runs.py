@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from sopbench.config import Settings
+from sopbench.engine.crashes import database_unavailable
 from sopbench.engine.services import ClientFactory
 from sopbench.errors import DecisionRefused, NotFound
 from sopbench.library import Workspace, load_workspace
@@ -363,10 +364,15 @@ class RunService:
         while not (stop is not None and stop()):
             try:
                 moved = self.recover()
-            except Exception:
+            except Exception as exc:
                 # One run's crash is contained by the engine; this is the pass
-                # itself (the database went away): say so and look again.
-                logger.exception("worker pass failed; looking again in %.1f s", poll)
+                # itself. A database that went away comes back: say so and look
+                # again. Anything else is a bug that must stop the worker.
+                if not database_unavailable(exc):
+                    raise
+                logger.warning(
+                    "worker pass failed (%s); looking again in %.1f s", exc, poll, exc_info=True
+                )
                 time.sleep(poll)
                 continue
             driven += len(moved)

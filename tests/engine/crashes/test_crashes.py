@@ -46,9 +46,7 @@ def test_a_crashing_step_is_contained_and_fails_after_five_crashes(
     assert first["data"]["error_class"] == "RuntimeError"
     assert first["data"]["error"] == "RuntimeError: plugin bug: key ***"
     # the other runs on the same pass went on to their end
-    for run_id in fine:
-        assert bench.through_retries(run_id).run.status in ("succeeded", "waiting")
-    bench.service.recover()
+    bench.service.recover()  # their 0 s delays are due: the next pass ends them
     assert [bench.view(r).run.status for r in fine] == ["succeeded"] * 3
     assert [bench.view(r).run.vars["thrice"] for r in fine] == [0, 3, 6]
 
